@@ -1,0 +1,141 @@
+//! `certfleet run` and `certfleet check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Args;
+
+use certfleet::model::Scenario;
+use certfleet::report;
+use certfleet::scenario;
+use certfleet::simulation::{RunError, RunOptions, Simulation};
+
+use super::{progress, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML), e.g. scenarios/intune-mdm-office.toml.
+    pub scenario: PathBuf,
+    /// Override the scenario's seed (same seed, same results).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output folder [default: outputs/<scenario file name>]. Replaced as a whole when the run completes.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads for the parallel phases [default: all cores]. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar and no printed summary; errors are still printed.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Check runtime invariants (request conservation, time order, certificate order) in a release build.
+    #[arg(long)]
+    pub check_invariants: bool,
+}
+
+fn load(path: &Path) -> Result<Scenario, ExitCode> {
+    scenario::load(path).map_err(|errors| {
+        eprintln!("error: invalid scenario\n{errors}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+pub fn check(path: &Path) -> ExitCode {
+    match load(path) {
+        Ok(s) => {
+            println!(
+                "{}: ok — {} devices in {} cohorts over {}, seed {}",
+                path.display(),
+                s.total_devices(),
+                s.cohorts.len(),
+                s.horizon,
+                s.seed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let mut scenario = match load(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    if args.threads == Some(0) {
+        eprintln!("error: --threads must be at least 1\n  hint: leave it out to use every core");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| scenario.name.clone());
+        PathBuf::from("outputs").join(stem)
+    });
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C while we are shutting down kills the process.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED as i32);
+            }
+        });
+    }
+
+    let (bar, report_progress) =
+        progress::bar(args.quiet, scenario.calendar(), scenario.horizon.ms());
+    let options = RunOptions {
+        threads: args.threads,
+        check_invariants: args.check_invariants,
+        progress: Some(report_progress),
+    };
+    let result = Simulation::run_until(&scenario, options, &|| stop.load(Ordering::Relaxed));
+    bar.finish_and_clear();
+    let result = match result {
+        Ok(r) => r,
+        Err(RunError::Interrupted { at }) => {
+            eprintln!("interrupted at simulated {at}: no report written; earlier outputs in {} are untouched", out.display());
+            return ExitCode::from(EXIT_INTERRUPTED);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    if stop.load(Ordering::Relaxed) {
+        eprintln!(
+            "interrupted: no report written; earlier outputs in {} are untouched",
+            out.display()
+        );
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    match report::write_run(&result, &out) {
+        Ok((dir, summary)) => {
+            if !args.quiet {
+                let mut stdout = std::io::stdout().lock();
+                let _ = report::print_summary(&summary, &mut stdout);
+                println!(
+                    "\n  {} events in {:.2} s ({:.1} M events/s) · report in {}",
+                    result.events,
+                    result.wall_time.as_secs_f64(),
+                    result.events as f64 / result.wall_time.as_secs_f64().max(1e-9) / 1e6,
+                    dir.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: could not write the report to {}: {e}\n  hint: check that the folder is writable and the disk is not full", out.display());
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}

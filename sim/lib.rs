@@ -1,0 +1,21 @@
+//! certfleet: a deterministic discrete-event simulator of certificate fleets.
+//!
+//! Layers, each depending only on those below it:
+//! - [`engine`]: simulated time, the calendar, the event queue, random streams;
+//! - [`model`]: devices, power schedules, certificates, renewal clients, the
+//!   server's eligibility policy, the CA (MODEL.md §3–6);
+//! - [`metrics`]: counters and time series collected during a run;
+//! - [`simulation`]: the event loop tying model and metrics together;
+//! - [`scenario`]: TOML scenario files, units, validation, clear errors;
+//! - [`report`]: `summary.json`, CSV time series, the printed summary;
+//! - the `certfleet` binary (`cli`): commands, progress, output folders.
+
+pub mod engine;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod scenario;
+pub mod simulation;
+
+/// The version written into every output, so results can be traced.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,173 @@
+//! What the CA saw: counts, a per-minute time series and queue waits.
+
+use hdrhistogram::Histogram;
+
+use crate::engine::{SimDuration, SimTime};
+use crate::model::ca::{CaObserver, Outcome};
+
+/// Requests by how they ended. `arrivals` equals the sum of the others
+/// once a run is over: every request ends exactly once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaCounts {
+    pub arrivals: u64,
+    pub served: u64,
+    pub refused: u64,
+    pub timed_out: u64,
+    pub failed_outage: u64,
+}
+
+impl CaCounts {
+    pub fn ended(&self) -> u64 {
+        self.served + self.refused + self.timed_out + self.failed_outage
+    }
+}
+
+/// Dense per-minute counters, indexed by simulated minute from the start.
+#[derive(Clone, Debug, Default)]
+pub struct MinuteSeries {
+    pub arrivals: Vec<u32>,
+    pub served: Vec<u32>,
+    pub refused: Vec<u32>,
+    pub timed_out: Vec<u32>,
+    pub failed_outage: Vec<u32>,
+    /// Requests joining and leaving the queue in each minute.
+    pub queue_in: Vec<u32>,
+    pub queue_out: Vec<u32>,
+}
+
+impl MinuteSeries {
+    pub fn with_minutes(n: usize) -> Self {
+        let v = || vec![0u32; n];
+        MinuteSeries {
+            arrivals: v(),
+            served: v(),
+            refused: v(),
+            timed_out: v(),
+            failed_outage: v(),
+            queue_in: v(),
+            queue_out: v(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.arrivals.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.arrivals.is_empty()
+    }
+
+    fn bump(column: &mut Vec<u32>, at: SimTime) {
+        let m = at.minute().max(0) as usize;
+        if m >= column.len() {
+            column.resize(m + 1, 0);
+        }
+        column[m] = column[m].saturating_add(1);
+    }
+
+    /// Makes every column as long as the longest.
+    pub fn equalise(&mut self) {
+        let n = [
+            &self.arrivals,
+            &self.served,
+            &self.refused,
+            &self.timed_out,
+            &self.failed_outage,
+            &self.queue_in,
+            &self.queue_out,
+        ]
+        .iter()
+        .map(|c| c.len())
+        .max()
+        .unwrap_or(0);
+        for c in [
+            &mut self.arrivals,
+            &mut self.served,
+            &mut self.refused,
+            &mut self.timed_out,
+            &mut self.failed_outage,
+            &mut self.queue_in,
+            &mut self.queue_out,
+        ] {
+            c.resize(n, 0);
+        }
+    }
+
+    /// Queue length at the end of each minute.
+    pub fn queue_lengths(&self) -> Vec<u64> {
+        let mut q: i64 = 0;
+        self.queue_in
+            .iter()
+            .zip(&self.queue_out)
+            .map(|(&i, &o)| {
+                q += i as i64 - o as i64;
+                q.max(0) as u64
+            })
+            .collect()
+    }
+}
+
+pub struct CaMetrics {
+    pub counts: CaCounts,
+    pub minutes: MinuteSeries,
+    /// Queue waits of requests that entered service, in ms.
+    pub waits: Histogram<u64>,
+    pub wait_total: SimDuration,
+    pub busy: SimDuration,
+    pub abandoned_work: SimDuration,
+    pub max_queue: usize,
+}
+
+impl CaMetrics {
+    pub fn new(minutes: usize) -> Self {
+        CaMetrics {
+            counts: CaCounts::default(),
+            minutes: MinuteSeries::with_minutes(minutes),
+            waits: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            wait_total: SimDuration::ZERO,
+            busy: SimDuration::ZERO,
+            abandoned_work: SimDuration::ZERO,
+            max_queue: 0,
+        }
+    }
+}
+
+impl CaObserver for CaMetrics {
+    fn arrival(&mut self, at: SimTime) {
+        self.counts.arrivals += 1;
+        MinuteSeries::bump(&mut self.minutes.arrivals, at);
+    }
+
+    fn outcome(&mut self, outcome: Outcome, at: SimTime) {
+        let (count, column) = match outcome {
+            Outcome::Served => (&mut self.counts.served, &mut self.minutes.served),
+            Outcome::Refused => (&mut self.counts.refused, &mut self.minutes.refused),
+            Outcome::TimedOut => (&mut self.counts.timed_out, &mut self.minutes.timed_out),
+            Outcome::FailedOutage => (
+                &mut self.counts.failed_outage,
+                &mut self.minutes.failed_outage,
+            ),
+        };
+        *count += 1;
+        MinuteSeries::bump(column, at);
+    }
+
+    fn queued(&mut self, arrived: SimTime, left: SimTime) {
+        MinuteSeries::bump(&mut self.minutes.queue_in, arrived);
+        MinuteSeries::bump(&mut self.minutes.queue_out, left);
+    }
+
+    fn started(&mut self, wait: SimDuration) {
+        self.waits.saturating_record(wait.ms().max(0) as u64);
+        self.wait_total = self.wait_total + wait;
+    }
+
+    fn work(&mut self, busy: SimDuration, abandoned: SimDuration) {
+        self.busy = self.busy + busy;
+        self.abandoned_work = self.abandoned_work + abandoned;
+    }
+
+    fn queue_length(&mut self, waiting: usize) {
+        self.max_queue = self.max_queue.max(waiting);
+    }
+}

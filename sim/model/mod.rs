@@ -1,0 +1,36 @@
+//! The certificate-fleet model (MODEL.md §3–6): devices and their power
+//! schedules, certificates, renewal clients, the server's eligibility policy,
+//! and the CA. Nothing here knows about files, formats or metrics;
+//! `simulation` ties the parts together.
+
+pub mod ca;
+pub mod certificate;
+pub mod client;
+pub mod dist;
+pub mod events;
+pub mod power;
+pub mod server;
+pub mod spec;
+
+pub use spec::{Cohort, Scenario};
+
+/// The purposes of random streams. Each is independent of the others, so a
+/// new draw for one purpose never changes the numbers of another.
+pub mod purpose {
+    use crate::engine::Purpose;
+
+    pub const ENROLLMENT: Purpose = Purpose(1);
+    pub const POWER_HABIT: Purpose = Purpose(2);
+    pub const POWER_DAY: Purpose = Purpose(3);
+    pub const ONOFF_PERIOD: Purpose = Purpose(4);
+    pub const ONOFF_JUMP: Purpose = Purpose(5);
+    pub const SLOT: Purpose = Purpose(6);
+    pub const EPISODE_MEMBER: Purpose = Purpose(7);
+    pub const EPISODE_START: Purpose = Purpose(8);
+    pub const EPISODE_LENGTH: Purpose = Purpose(9);
+    pub const TRIGGER_PHASE: Purpose = Purpose(10);
+    pub const TRIGGER_JITTER: Purpose = Purpose(11);
+    pub const RECOVERY_DELAY: Purpose = Purpose(12);
+    /// Keyed by the CA's arrival sequence number, not by device.
+    pub const CA_SERVICE: Purpose = Purpose(13);
+}

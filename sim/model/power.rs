@@ -1,0 +1,569 @@
+//! When a device is online (MODEL.md §3): power schedules, drawn day by day
+//! from the device's own random stream, and the offline-episode overlay.
+//!
+//! Nothing here steps through time: `next_span` answers "from `t` on, when is
+//! the device next online, and until when?" by drawing only the days (or
+//! on/off periods) it has to look at.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Normal, Poisson};
+use serde::{Deserialize, Serialize};
+
+use super::dist::{deserialize_dist, CivilDate, DurationDist, TimeOfDay, UtcInstant, UtcOffset};
+use super::purpose;
+use crate::engine::calendar::{is_weekend, CivilDay};
+use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
+use crate::engine::{Calendar, SimDuration, SimTime, Streams};
+
+/// A base power schedule of a cohort.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "schedule", rename_all = "snake_case")]
+pub enum PowerSchedule {
+    /// Servers, kiosks: online all the time.
+    AlwaysOn,
+    /// Office PCs: on during working hours of working days.
+    Office(OfficeHours),
+    /// Laptops: several sessions a day, asleep in between.
+    Laptop(LaptopUse),
+    /// Alternating on/off periods (exponential: a two-state Markov chain).
+    OnOff(OnOff),
+    /// Online in each fixed slot independently with probability `p_online`:
+    /// the textbook case of MODEL.md §8.2, useful for checks.
+    RandomSlots(RandomSlots),
+}
+
+/// Defaults: LBNL-46930 (2001) found 44 % of office computers turned off at
+/// night and later reviews put about half of office PCs on overnight and at
+/// weekends, hence `left_on_share = 0.5`; start ~ N(08:30, 30 min) and stop ~
+/// N(17:30, 45 min) are MODEL.md §3's examples. `weekend_use` and `absence`
+/// are judgement calls (a few percent), exposed so that users can calibrate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfficeHours {
+    /// Mean switch-on time, local clock.
+    pub start: TimeOfDay,
+    pub start_sd: SimDuration,
+    /// Mean switch-off time, local clock.
+    pub stop: TimeOfDay,
+    pub stop_sd: SimDuration,
+    /// Share of devices left on overnight and at weekends (per device habit).
+    pub left_on_share: f64,
+    /// Probability that a device is used on a given weekend day.
+    pub weekend_use: f64,
+    /// Probability that a device is not used on a given working day.
+    pub absence: f64,
+    pub utc_offset: UtcOffset,
+    /// Days nobody comes in (local dates).
+    pub holidays: Vec<CivilDate>,
+}
+
+impl Default for OfficeHours {
+    fn default() -> Self {
+        OfficeHours {
+            start: TimeOfDay(SimDuration::from_mins(8 * 60 + 30)),
+            start_sd: SimDuration::from_mins(30),
+            stop: TimeOfDay(SimDuration::from_mins(17 * 60 + 30)),
+            stop_sd: SimDuration::from_mins(45),
+            left_on_share: 0.5,
+            weekend_use: 0.05,
+            absence: 0.05,
+            utc_offset: UtcOffset::default(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+/// Defaults are judgement calls for a knowledge worker's laptop (no public
+/// source): 2.5 sessions on a day of use, median 1 h each, between 07:00 and
+/// 23:00; idle on 15 % of weekdays, used on 40 % of weekend days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LaptopUse {
+    /// Mean number of sessions on a day of use (Poisson, at least one).
+    pub sessions_per_day: f64,
+    #[serde(deserialize_with = "deserialize_dist")]
+    pub session_length: DurationDist,
+    /// Sessions start between these local times.
+    pub active_from: TimeOfDay,
+    pub active_to: TimeOfDay,
+    /// Probability of no use on a working day.
+    pub idle_day: f64,
+    /// Probability of use on a weekend day or holiday.
+    pub weekend_use: f64,
+    pub utc_offset: UtcOffset,
+    pub holidays: Vec<CivilDate>,
+}
+
+impl Default for LaptopUse {
+    fn default() -> Self {
+        LaptopUse {
+            sessions_per_day: 2.5,
+            session_length: DurationDist::Lognormal {
+                median: SimDuration::from_hours(1),
+                sigma: 0.8,
+            },
+            active_from: TimeOfDay(SimDuration::from_hours(7)),
+            active_to: TimeOfDay(SimDuration::from_hours(23)),
+            idle_day: 0.15,
+            weekend_use: 0.4,
+            utc_offset: UtcOffset::default(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodLaw {
+    /// Memoryless periods: a two-state Markov chain (closed forms, §8.2).
+    Exponential,
+    /// Weibull periods with `weibull_shape` (< 1: heavy-tailed, as measured
+    /// availability often is: Nurmi, Brevik, Wolski, Euro-Par 2005).
+    Weibull,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnOff {
+    pub mean_on: SimDuration,
+    pub mean_off: SimDuration,
+    #[serde(default = "default_law")]
+    pub distribution: PeriodLaw,
+    #[serde(default = "default_shape")]
+    pub weibull_shape: f64,
+}
+
+fn default_law() -> PeriodLaw {
+    PeriodLaw::Exponential
+}
+fn default_shape() -> f64 {
+    0.7
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomSlots {
+    pub p_online: f64,
+    pub slot: SimDuration,
+}
+
+/// A share of the cohort goes dark at a date for a drawn duration, then
+/// resumes its base schedule (COVID office closure, a device in a drawer).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineEpisode {
+    /// Share of the cohort's devices affected.
+    pub share: f64,
+    /// When the episode starts; with `start_until`, uniformly in between.
+    pub start: UtcInstant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_until: Option<UtcInstant>,
+    #[serde(deserialize_with = "deserialize_dist")]
+    pub duration: DurationDist,
+}
+
+/// One stretch of time during which the device is online.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnlineSpan {
+    /// Start of the part at or after the query time.
+    pub from: SimTime,
+    /// End (exclusive).
+    pub until: SimTime,
+    /// When the device booted into this span, if it did (a boot trigger).
+    pub booted_at: Option<SimTime>,
+}
+
+/// Per-device state of an `on_off` schedule: the current period.
+/// Queries for one device come in non-decreasing time order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OnOffCursor {
+    period_start: i64,
+    period_end: i64,
+    index: u64,
+    on: bool,
+    /// The current period was entered by a jump, not a real switch-on.
+    jumped: bool,
+    initialised: bool,
+}
+
+/// Where a device's schedule is evaluated: the run's randomness and calendar.
+#[derive(Clone, Copy)]
+pub struct DeviceClock<'a> {
+    pub streams: &'a Streams,
+    pub calendar: Calendar,
+    pub device: u64,
+}
+
+/// A cohort's availability: a base schedule plus offline episodes.
+#[derive(Clone, Copy)]
+pub struct Availability<'a> {
+    pub schedule: &'a PowerSchedule,
+    pub episodes: &'a [OfflineEpisode],
+}
+
+impl Availability<'_> {
+    /// The first online span that ends after `t` (its `from` is ≥ `t`), or
+    /// `None` if the device is not online again before `limit`.
+    pub fn next_span(
+        &self,
+        clock: &DeviceClock,
+        cursor: &mut OnOffCursor,
+        t: SimTime,
+        limit: SimTime,
+    ) -> Option<OnlineSpan> {
+        let dark = self.dark_periods(clock);
+        let mut t = t;
+        let mut resumed = false;
+        loop {
+            if t >= limit {
+                return None;
+            }
+            if let Some(&(_, end)) = dark.iter().find(|&&(s, e)| s <= t && t < e) {
+                t = end;
+                resumed = true;
+                continue;
+            }
+            let mut span = self.schedule.next_span(clock, cursor, t, limit)?;
+            if span.from >= limit {
+                return None;
+            }
+            if let Some(&(_, end)) = dark.iter().find(|&&(s, e)| s <= span.from && span.from < e) {
+                t = end;
+                resumed = true;
+                continue;
+            }
+            if resumed && span.from == t {
+                // Coming back from an episode is a boot.
+                span.booted_at = Some(t);
+            }
+            if let Some(&(start, _)) = dark
+                .iter()
+                .filter(|&&(s, _)| s > span.from && s < span.until)
+                .min()
+            {
+                span.until = start;
+            }
+            return Some(span);
+        }
+    }
+
+    /// Whether the device is online at `t`.
+    pub fn is_online(&self, clock: &DeviceClock, cursor: &mut OnOffCursor, t: SimTime) -> bool {
+        self.next_span(clock, cursor, t, t + SimDuration(1))
+            .is_some_and(|s| s.from == t)
+    }
+
+    /// The offline episodes this device is part of, as [start, end) pairs.
+    fn dark_periods(&self, clock: &DeviceClock) -> Vec<(SimTime, SimTime)> {
+        let mut out = Vec::new();
+        for (i, ep) in self.episodes.iter().enumerate() {
+            let i = i as u64;
+            if clock.streams.unit(clock.device, purpose::EPISODE_MEMBER, i) >= ep.share {
+                continue;
+            }
+            let first = ep.start.0;
+            let last = ep.start_until.map_or(first, |u| u.0.max(first));
+            let u = clock.streams.unit(clock.device, purpose::EPISODE_START, i);
+            let start_unix = first + ((last - first) as f64 * u) as i64;
+            let start = clock.calendar.sim_time(start_unix);
+            let length = ep.duration.sample(&mut clock.streams.rng(
+                clock.device,
+                purpose::EPISODE_LENGTH,
+                i,
+            ));
+            out.push((start, start + length));
+        }
+        out
+    }
+}
+
+impl PowerSchedule {
+    fn next_span(
+        &self,
+        clock: &DeviceClock,
+        cursor: &mut OnOffCursor,
+        t: SimTime,
+        limit: SimTime,
+    ) -> Option<OnlineSpan> {
+        match self {
+            PowerSchedule::AlwaysOn => Some(OnlineSpan {
+                from: t,
+                until: SimTime::MAX,
+                booted_at: None,
+            }),
+            PowerSchedule::Office(o) => o.next_span(clock, t, limit),
+            PowerSchedule::Laptop(l) => l.next_span(clock, t, limit),
+            PowerSchedule::OnOff(o) => o.next_span(clock, cursor, t, limit),
+            PowerSchedule::RandomSlots(r) => r.next_span(clock, t, limit),
+        }
+    }
+
+    /// Long-run share of time online (for estimates and closed forms).
+    pub fn mean_online_share(&self) -> Option<f64> {
+        match self {
+            PowerSchedule::AlwaysOn => Some(1.0),
+            PowerSchedule::OnOff(o) => {
+                Some(o.mean_on.ms() as f64 / (o.mean_on.ms() + o.mean_off.ms()) as f64)
+            }
+            PowerSchedule::RandomSlots(r) => Some(r.p_online),
+            _ => None,
+        }
+    }
+}
+
+/// Walks local days from the one containing `t`, asking `sessions` for each.
+fn walk_days(
+    clock: &DeviceClock,
+    offset: UtcOffset,
+    t: SimTime,
+    limit: SimTime,
+    mut sessions: impl FnMut(CivilDay, SimTime) -> Vec<(SimTime, SimTime)>,
+) -> Option<OnlineSpan> {
+    let mut day = clock.calendar.local_day(t, offset.0) - 1; // yesterday's session may run past midnight
+    loop {
+        let midnight = clock.calendar.local_midnight(day, offset.0);
+        if midnight >= limit {
+            return None;
+        }
+        for (s, e) in sessions(day, midnight) {
+            if e > t && s < limit {
+                return Some(OnlineSpan {
+                    from: s.max(t),
+                    until: e,
+                    booted_at: Some(s),
+                });
+            }
+        }
+        day += 1;
+    }
+}
+
+fn is_holiday(holidays: &[CivilDate], day: CivilDay) -> bool {
+    holidays.iter().any(|h| h.0 == day)
+}
+
+impl OfficeHours {
+    fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
+        if clock.streams.unit(clock.device, purpose::POWER_HABIT, 0) < self.left_on_share {
+            return Some(OnlineSpan {
+                from: t,
+                until: SimTime::MAX,
+                booted_at: None,
+            });
+        }
+        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
+            self.session(clock, day, midnight).into_iter().collect()
+        })
+    }
+
+    /// The device's session on a local day, if it is used that day.
+    fn session(
+        &self,
+        clock: &DeviceClock,
+        day: CivilDay,
+        midnight: SimTime,
+    ) -> Option<(SimTime, SimTime)> {
+        let mut rng = clock
+            .streams
+            .rng(clock.device, purpose::POWER_DAY, day as u64);
+        let off_day = is_weekend(day) || is_holiday(&self.holidays, day);
+        let used: f64 = rng.random();
+        if (off_day && used >= self.weekend_use) || (!off_day && used < self.absence) {
+            return None;
+        }
+        let clock_time = |mean: TimeOfDay, sd: SimDuration, rng: &mut crate::engine::StreamRng| {
+            let ms = Normal::new(mean.0.ms() as f64, sd.ms().max(0) as f64)
+                .map(|d| d.sample(rng))
+                .unwrap_or(mean.0.ms() as f64);
+            ms.clamp(0.0, MS_PER_DAY as f64) as i64
+        };
+        let on = clock_time(self.start, self.start_sd, &mut rng);
+        let off = clock_time(self.stop, self.stop_sd, &mut rng)
+            .max(on + 15 * MS_PER_MINUTE)
+            .min(MS_PER_DAY);
+        (off > on).then(|| (midnight + SimDuration(on), midnight + SimDuration(off)))
+    }
+}
+
+impl LaptopUse {
+    fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
+        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
+            self.sessions(clock, day, midnight)
+        })
+    }
+
+    /// The day's sessions, sorted and merged where they overlap.
+    fn sessions(
+        &self,
+        clock: &DeviceClock,
+        day: CivilDay,
+        midnight: SimTime,
+    ) -> Vec<(SimTime, SimTime)> {
+        let mut rng = clock
+            .streams
+            .rng(clock.device, purpose::POWER_DAY, day as u64);
+        let off_day = is_weekend(day) || is_holiday(&self.holidays, day);
+        let used: f64 = rng.random();
+        if (off_day && used >= self.weekend_use) || (!off_day && used < self.idle_day) {
+            return Vec::new();
+        }
+        let extra = Poisson::new((self.sessions_per_day - 1.0).max(1e-9))
+            .map(|p| p.sample(&mut rng))
+            .unwrap_or(0.0);
+        let n = (1 + extra as usize).min(24);
+        let (lo, hi) = (
+            self.active_from.0.ms(),
+            self.active_to.0.ms().max(self.active_from.0.ms() + 1),
+        );
+        let mut out: Vec<(SimTime, SimTime)> = (0..n)
+            .map(|_| {
+                let s = rng.random_range(lo..hi);
+                let len = self.session_length.sample(&mut rng).ms().max(MS_PER_MINUTE);
+                (
+                    midnight + SimDuration(s),
+                    midnight + SimDuration((s + len).min(2 * MS_PER_DAY)),
+                )
+            })
+            .collect();
+        out.sort_unstable();
+        let mut merged: Vec<(SimTime, SimTime)> = Vec::with_capacity(out.len());
+        for (s, e) in out {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
+    }
+}
+
+impl OnOff {
+    fn rates(&self) -> (f64, f64) {
+        // a: off→on rate, b: on→off rate (per ms).
+        (
+            1.0 / self.mean_off.ms().max(1) as f64,
+            1.0 / self.mean_on.ms().max(1) as f64,
+        )
+    }
+
+    fn draw_period(&self, clock: &DeviceClock, on: bool, index: u64) -> i64 {
+        let mean = if on { self.mean_on } else { self.mean_off };
+        let dist = match self.distribution {
+            PeriodLaw::Exponential => DurationDist::Exponential { mean },
+            PeriodLaw::Weibull => DurationDist::Weibull {
+                mean,
+                shape: self.weibull_shape,
+            },
+        };
+        dist.sample(
+            &mut clock
+                .streams
+                .rng(clock.device, purpose::ONOFF_PERIOD, index),
+        )
+        .ms()
+        .max(1)
+    }
+
+    fn next_span(
+        &self,
+        clock: &DeviceClock,
+        cur: &mut OnOffCursor,
+        t: SimTime,
+        limit: SimTime,
+    ) -> Option<OnlineSpan> {
+        let (a, b) = self.rates();
+        let pi = a / (a + b);
+        if !cur.initialised {
+            // Start in the stationary state (exact for exponential periods;
+            // for Weibull the first period is a fresh one, not a residual).
+            let on = clock.streams.unit(clock.device, purpose::ONOFF_JUMP, 0) < pi;
+            *cur = OnOffCursor {
+                period_start: t.0,
+                period_end: t.0 + self.draw_period(clock, on, 0),
+                index: 1,
+                on,
+                jumped: true,
+                initialised: true,
+            };
+        }
+        debug_assert!(
+            t.0 >= cur.period_start,
+            "on/off schedule queried backwards in time"
+        );
+        if t.0 > cur.period_end && self.distribution == PeriodLaw::Exponential {
+            // Memoryless: jump straight to `t`. At `period_end` the state
+            // flips; the state at `t` follows the chain's transition law.
+            let state_at_end = !cur.on;
+            let decay = (-(a + b) * (t.0 - cur.period_end) as f64).exp();
+            let p_on = if state_at_end {
+                pi + (1.0 - pi) * decay
+            } else {
+                pi * (1.0 - decay)
+            };
+            let on = clock
+                .streams
+                .unit(clock.device, purpose::ONOFF_JUMP, cur.index)
+                < p_on;
+            let length = self.draw_period(clock, on, cur.index);
+            *cur = OnOffCursor {
+                period_start: t.0,
+                period_end: t.0 + length,
+                index: cur.index + 1,
+                on,
+                jumped: true,
+                initialised: true,
+            };
+        }
+        loop {
+            while t.0 >= cur.period_end {
+                self.step(clock, cur);
+            }
+            if cur.on {
+                return Some(OnlineSpan {
+                    from: t.max(SimTime(cur.period_start)),
+                    until: SimTime(cur.period_end),
+                    booted_at: (!cur.jumped).then_some(SimTime(cur.period_start)),
+                });
+            }
+            if cur.period_end >= limit.0 {
+                return None;
+            }
+            self.step(clock, cur);
+        }
+    }
+
+    fn step(&self, clock: &DeviceClock, cur: &mut OnOffCursor) {
+        cur.on = !cur.on;
+        cur.period_start = cur.period_end;
+        cur.period_end += self.draw_period(clock, cur.on, cur.index);
+        cur.index += 1;
+        cur.jumped = false;
+    }
+}
+
+impl RandomSlots {
+    fn online(&self, clock: &DeviceClock, slot: i64) -> bool {
+        clock.streams.unit(clock.device, purpose::SLOT, slot as u64) < self.p_online
+    }
+
+    fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
+        let len = self.slot.ms().max(1);
+        let mut k = t.0.div_euclid(len);
+        while !self.online(clock, k) {
+            k += 1;
+            if k * len >= limit.0 {
+                return None;
+            }
+        }
+        let mut end = k + 1;
+        while end - k < 64 && self.online(clock, end) {
+            end += 1;
+        }
+        let booted_at = (!self.online(clock, k - 1)).then_some(SimTime(k * len));
+        Some(OnlineSpan {
+            from: t.max(SimTime(k * len)),
+            until: SimTime(end * len),
+            booted_at,
+        })
+    }
+}

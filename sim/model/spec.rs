@@ -1,0 +1,88 @@
+//! A scenario as the model sees it: cohorts, server policy, CA and events,
+//! all resolved (defaults filled in), independent of the file format.
+
+use serde::{Deserialize, Serialize};
+
+use super::ca::CaConfig;
+use super::certificate::Enrollment;
+use super::client::{ClientProfile, RenewalRule};
+use super::dist::UtcInstant;
+use super::events::ScheduledEvent;
+use super::power::{OfflineEpisode, PowerSchedule};
+use super::server::EligibilityPolicy;
+use crate::engine::{Calendar, SimDuration, SimTime};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// The question the scenario answers, shown in reports.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated time 0, a UTC instant.
+    pub start: UtcInstant,
+    /// How much simulated time to cover.
+    pub horizon: SimDuration,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub cohorts: Vec<Cohort>,
+    /// The default eligibility policy; a cohort may bring its own.
+    #[serde(default)]
+    pub server: EligibilityPolicy,
+    pub ca: CaConfig,
+    #[serde(default)]
+    pub events: Vec<ScheduledEvent>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cohort {
+    pub name: String,
+    pub count: u64,
+    /// Certificate validity.
+    pub lifetime: SimDuration,
+    #[serde(default)]
+    pub enrollment: Enrollment,
+    pub power: PowerSchedule,
+    #[serde(default)]
+    pub offline_episodes: Vec<OfflineEpisode>,
+    pub client: ClientProfile,
+    /// Overrides the scenario's `[server]` policy for this cohort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<EligibilityPolicy>,
+}
+
+impl Scenario {
+    pub fn calendar(&self) -> Calendar {
+        Calendar::new(self.start.0)
+    }
+
+    pub fn horizon_end(&self) -> SimTime {
+        SimTime::ZERO + self.horizon
+    }
+
+    pub fn total_devices(&self) -> u64 {
+        self.cohorts.iter().map(|c| c.count).sum()
+    }
+
+    pub fn server_for<'a>(&'a self, cohort: &'a Cohort) -> &'a EligibilityPolicy {
+        cohort.server.as_ref().unwrap_or(&self.server)
+    }
+}
+
+impl Cohort {
+    /// How long before expiry a renewal can first succeed: the later of the
+    /// client's and the server's windows.
+    pub fn renewal_lead(&self, server: &EligibilityPolicy) -> SimDuration {
+        let client = self.client.renewal.lead(self.lifetime);
+        let server = match server.renewal {
+            RenewalRule::Anytime => client,
+            ref rule => rule.lead(self.lifetime),
+        };
+        client.min(server)
+    }
+}

@@ -1,0 +1,319 @@
+//! Checks a parsed scenario for values that are out of range or contradict
+//! each other. Every problem names its key path; the loader turns the path
+//! into a line and column.
+
+use crate::engine::time::MS_PER_MINUTE;
+use crate::engine::SimDuration;
+use crate::model::client::{OnExpiry, RenewalRule, Trigger};
+use crate::model::dist::DurationDist;
+use crate::model::events::ScheduledEvent;
+use crate::model::power::PowerSchedule;
+use crate::model::Scenario;
+
+/// One problem: where (key path), what, and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, path: impl Into<String>, message: impl Into<String>, hint: Option<&str>) {
+        self.0.push(Problem {
+            path: path.into(),
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        });
+    }
+
+    fn probability(&mut self, path: String, p: f64) {
+        if !(0.0..=1.0).contains(&p) || p.is_nan() {
+            self.push(
+                path,
+                format!("expected a probability between 0 and 1, got {p}"),
+                Some("write a share as a decimal, e.g. 0.05 for 5 %"),
+            );
+        }
+    }
+
+    fn positive(&mut self, path: String, d: SimDuration, what: &str) {
+        if d.ms() <= 0 {
+            self.push(
+                path,
+                format!("{what} must be longer than zero"),
+                Some("write a positive duration such as \"4h\""),
+            );
+        }
+    }
+
+    fn dist(&mut self, path: String, d: &DurationDist) {
+        for (field, message) in d.problems() {
+            self.push(format!("{path}.{field}"), message, None);
+        }
+    }
+}
+
+/// Largest fleet the engine addresses (device ids fit in 48 bits of the
+/// event key); memory runs out long before.
+const MAX_DEVICES: u64 = 1 << 40;
+
+pub fn validate(s: &Scenario) -> Vec<Problem> {
+    let mut p = Problems::default();
+    if s.name.trim().is_empty() {
+        p.push(
+            "name",
+            "the scenario needs a name",
+            Some("name = \"my-fleet\""),
+        );
+    }
+    if s.horizon.ms() < MS_PER_MINUTE {
+        p.push(
+            "horizon",
+            format!("the horizon ({}) is shorter than a minute", s.horizon),
+            Some("simulate at least a renewal cycle, e.g. horizon = \"2y\""),
+        );
+    }
+    if s.cohorts.is_empty() {
+        p.push(
+            "cohorts",
+            "the scenario has no cohort",
+            Some("add a [[cohorts]] table with a name, count, lifetime, power and client"),
+        );
+    } else if s.total_devices() == 0 {
+        p.push(
+            "cohorts",
+            "the cohorts add up to no device",
+            Some("give at least one cohort a count above 0"),
+        );
+    } else if s.total_devices() > MAX_DEVICES {
+        p.push(
+            "cohorts",
+            format!(
+                "{} devices is more than certfleet can address ({MAX_DEVICES})",
+                s.total_devices()
+            ),
+            None,
+        );
+    }
+    if s.cohorts.len() > u16::MAX as usize {
+        p.push(
+            "cohorts",
+            format!("{} cohorts is more than {}", s.cohorts.len(), u16::MAX),
+            None,
+        );
+    }
+    for (i, c) in s.cohorts.iter().enumerate() {
+        let at = |k: &str| format!("cohorts[{i}].{k}");
+        if c.name.trim().is_empty() {
+            p.push(at("name"), "a cohort needs a name", None);
+        }
+        if s.cohorts[..i].iter().any(|o| o.name == c.name) {
+            p.push(
+                at("name"),
+                format!("the cohort name {:?} is used twice", c.name),
+                Some("cohort names label the outputs: make each unique"),
+            );
+        }
+        p.positive(at("lifetime"), c.lifetime, "the certificate lifetime");
+        check_power(&mut p, &at("power"), &c.power);
+        for (j, ep) in c.offline_episodes.iter().enumerate() {
+            let ep_at = format!("cohorts[{i}].offline_episodes[{j}]");
+            p.probability(format!("{ep_at}.share"), ep.share);
+            if ep.start_until.is_some_and(|u| u < ep.start) {
+                p.push(
+                    format!("{ep_at}.start_until"),
+                    format!(
+                        "start_until ({}) is before start ({})",
+                        ep.start_until.unwrap(),
+                        ep.start
+                    ),
+                    None,
+                );
+            }
+            p.dist(format!("{ep_at}.duration"), &ep.duration);
+        }
+        let client = &c.client;
+        if client.triggers.is_empty() {
+            p.push(
+                at("client.triggers"),
+                "the client has no trigger, so it would never try",
+                Some("add e.g. { kind = \"periodic\", every = \"8h\" }"),
+            );
+        }
+        for (j, t) in client.triggers.iter().enumerate() {
+            if let Trigger::Periodic { every, jitter, .. } = t {
+                p.positive(
+                    format!("cohorts[{i}].client.triggers[{j}].every"),
+                    *every,
+                    "a periodic trigger's interval",
+                );
+                if jitter > every {
+                    p.push(
+                        format!("cohorts[{i}].client.triggers[{j}].jitter"),
+                        format!("jitter ({jitter}) is longer than the period ({every})"),
+                        Some("a jitter up to the period spreads firings over the whole period"),
+                    );
+                }
+            }
+        }
+        check_rule(&mut p, &at("client.renewal"), &client.renewal, c.lifetime);
+        if let OnExpiry::ManualRecovery { delay } = &client.on_expiry {
+            p.dist(at("client.on_expiry.delay"), delay);
+        }
+        if let Some(server) = &c.server {
+            check_rule(&mut p, &at("server.renewal"), &server.renewal, c.lifetime);
+        } else {
+            check_rule(&mut p, "server.renewal", &s.server.renewal, c.lifetime);
+        }
+    }
+    if s.ca.workers == 0 {
+        p.push(
+            "ca.workers",
+            "the CA needs at least one worker",
+            Some("workers = 1 or more; a CA that is down is an outage event"),
+        );
+    }
+    p.dist("ca.service_time".into(), &s.ca.service_time);
+    if let Some(t) = s.ca.timeout {
+        p.positive("ca.timeout".into(), t, "the client timeout");
+    }
+    for (i, e) in s.events.iter().enumerate() {
+        let at = |k: &str| format!("events[{i}].{k}");
+        let period = e.period();
+        match (period.to, period.duration) {
+            (Some(_), Some(_)) => p.push(
+                at("duration"),
+                "give either `to` or `duration`, not both",
+                None,
+            ),
+            (None, None) => p.push(
+                at("from"),
+                "the event has no end",
+                Some("add to = \"2025-03-18\" or duration = \"3d\""),
+            ),
+            (Some(to), None) if to <= period.from => p.push(
+                at("to"),
+                format!("the event ends ({to}) before it starts ({})", period.from),
+                Some("`to` must be later than `from`"),
+            ),
+            (None, Some(d)) if d.ms() <= 0 => p.push(
+                at("duration"),
+                "the event's duration must be longer than zero",
+                None,
+            ),
+            _ => {}
+        }
+        if let ScheduledEvent::Degraded { capacity, .. } = e {
+            if !(*capacity > 0.0 && *capacity <= 1.0) {
+                p.push(at("capacity"), format!("capacity must be in (0, 1], got {capacity}"), Some("0.25 means the CA works at a quarter of its speed; a stopped CA is an outage"));
+            }
+        }
+    }
+    p.0
+}
+
+fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
+    match power {
+        PowerSchedule::AlwaysOn => {}
+        PowerSchedule::Office(o) => {
+            p.probability(format!("{at}.left_on_share"), o.left_on_share);
+            p.probability(format!("{at}.weekend_use"), o.weekend_use);
+            p.probability(format!("{at}.absence"), o.absence);
+            if o.stop <= o.start {
+                p.push(
+                    format!("{at}.stop"),
+                    format!("stop ({}) is not after start ({})", o.stop, o.start),
+                    None,
+                );
+            }
+        }
+        PowerSchedule::Laptop(l) => {
+            p.probability(format!("{at}.idle_day"), l.idle_day);
+            p.probability(format!("{at}.weekend_use"), l.weekend_use);
+            if !(l.sessions_per_day >= 1.0 && l.sessions_per_day <= 24.0) {
+                p.push(
+                    format!("{at}.sessions_per_day"),
+                    format!(
+                        "expected between 1 and 24 sessions on a day of use, got {}",
+                        l.sessions_per_day
+                    ),
+                    None,
+                );
+            }
+            if l.active_to <= l.active_from {
+                p.push(
+                    format!("{at}.active_to"),
+                    format!(
+                        "active_to ({}) is not after active_from ({})",
+                        l.active_to, l.active_from
+                    ),
+                    None,
+                );
+            }
+            p.dist(format!("{at}.session_length"), &l.session_length);
+        }
+        PowerSchedule::OnOff(o) => {
+            p.positive(format!("{at}.mean_on"), o.mean_on, "the mean on-period");
+            p.positive(format!("{at}.mean_off"), o.mean_off, "the mean off-period");
+            if !(o.weibull_shape.is_finite() && o.weibull_shape > 0.0) {
+                p.push(
+                    format!("{at}.weibull_shape"),
+                    format!("the Weibull shape must be > 0, got {}", o.weibull_shape),
+                    None,
+                );
+            }
+        }
+        PowerSchedule::RandomSlots(r) => {
+            p.probability(format!("{at}.p_online"), r.p_online);
+            p.positive(format!("{at}.slot"), r.slot, "the slot length");
+        }
+    }
+}
+
+fn check_rule(p: &mut Problems, at: &str, rule: &RenewalRule, lifetime: SimDuration) {
+    match *rule {
+        RenewalRule::BeforeExpiry { window } => {
+            p.positive(format!("{at}.window"), window, "the renewal window");
+            if window >= lifetime && lifetime.ms() > 0 {
+                p.push(
+                    format!("{at}.window"),
+                    format!("the renewal window ({window}) is at least as long as the lifetime ({lifetime}): every certificate would be due the moment it is issued"),
+                    Some("choose a window shorter than the lifetime, e.g. 20–40 % of it"),
+                );
+            }
+        }
+        RenewalRule::FractionRemaining { fraction } => {
+            if !(fraction > 0.0 && fraction < 1.0) {
+                p.push(
+                    format!("{at}.fraction"),
+                    format!(
+                        "expected a share of the lifetime strictly between 0 and 1, got {fraction}"
+                    ),
+                    Some("certbot renews with 1/3 left: fraction = 0.333"),
+                );
+            }
+        }
+        RenewalRule::Adcs {
+            renewal_period,
+            elapsed_fraction,
+        } => {
+            p.positive(
+                format!("{at}.renewal_period"),
+                renewal_period,
+                "the renewal period",
+            );
+            if !(elapsed_fraction > 0.0 && elapsed_fraction <= 1.0) {
+                p.push(
+                    format!("{at}.elapsed_fraction"),
+                    format!("expected a share of the lifetime in (0, 1], got {elapsed_fraction}"),
+                    None,
+                );
+            }
+        }
+        RenewalRule::Anytime => {}
+    }
+}
