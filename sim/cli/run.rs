@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Output folder [default: outputs/<scenario file name>]. Replaced as a whole when the run completes.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Multiply every cohort's count by F (e.g. 0.01 for a quick look at 1 % of the fleet).
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
     /// Worker threads for the parallel phases [default: all cores]. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -66,6 +69,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if let Some(f) = args.scale {
+        if !(f.is_finite() && f > 0.0) {
+            eprintln!("error: --scale must be a number above 0, got {f}\n  hint: --scale 0.01 runs at 1 % of the fleet");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        scenario = scenario.scaled(f);
     }
     if args.threads == Some(0) {
         eprintln!("error: --threads must be at least 1\n  hint: leave it out to use every core");

@@ -32,6 +32,10 @@ pub struct Scenario {
     pub ca: CaConfig,
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
+    /// The `[sweep]` table belongs to `certfleet sweep`, which reads it from
+    /// the file itself; a single run accepts and ignores it.
+    #[serde(default, skip_serializing)]
+    pub sweep: Option<serde::de::IgnoredAny>,
 }
 
 fn default_seed() -> u64 {
@@ -67,6 +71,18 @@ impl Scenario {
 
     pub fn total_devices(&self) -> u64 {
         self.cohorts.iter().map(|c| c.count).sum()
+    }
+
+    /// The same scenario with every cohort's count multiplied by `factor`
+    /// (rounded, at least one device per non-empty cohort): `--scale 0.01`
+    /// runs a scenario at 1 % of its size.
+    pub fn scaled(mut self, factor: f64) -> Self {
+        for c in &mut self.cohorts {
+            if c.count > 0 {
+                c.count = ((c.count as f64 * factor).round() as u64).max(1);
+            }
+        }
+        self
     }
 
     pub fn server_for<'a>(&'a self, cohort: &'a Cohort) -> &'a EligibilityPolicy {
