@@ -1,1 +1,7 @@
+//! certfleet's integration tests, in one binary (modules below).
 
+mod common;
+
+mod closed_forms;
+mod determinism;
+mod timelines;

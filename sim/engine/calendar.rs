@@ -56,6 +56,35 @@ impl Calendar {
     }
 }
 
+/// Formats many minute-resolution timestamps quickly: the date part is
+/// formatted once per day, the time of day by arithmetic.
+#[derive(Default)]
+pub struct MinuteFormatter {
+    day: Option<i64>,
+    date: String,
+}
+
+impl MinuteFormatter {
+    /// `2025-01-06T09:00Z` for the simulated instant `t`.
+    pub fn format(&mut self, calendar: &Calendar, t: SimTime, out: &mut String) {
+        let unix = calendar.unix_ms(t);
+        let day = unix.div_euclid(MS_PER_DAY);
+        if self.day != Some(day) {
+            self.day = Some(day);
+            self.date = format_date(day);
+        }
+        let minute_of_day = unix.rem_euclid(MS_PER_DAY) / 60_000;
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{}T{:02}:{:02}Z",
+            self.date,
+            minute_of_day / 60,
+            minute_of_day % 60
+        );
+    }
+}
+
 /// Monday = 0 … Sunday = 6 (1970-01-01 was a Thursday).
 pub fn weekday(day: CivilDay) -> u32 {
     (day + 3).rem_euclid(7) as u32

@@ -312,12 +312,12 @@ impl PowerSchedule {
 }
 
 /// Walks local days from the one containing `t`, asking `sessions` for each.
-fn walk_days(
+fn walk_days<S: IntoIterator<Item = (SimTime, SimTime)>>(
     clock: &DeviceClock,
     offset: UtcOffset,
     t: SimTime,
     limit: SimTime,
-    mut sessions: impl FnMut(CivilDay, SimTime) -> Vec<(SimTime, SimTime)>,
+    mut sessions: impl FnMut(CivilDay, SimTime) -> S,
 ) -> Option<OnlineSpan> {
     let mut day = clock.calendar.local_day(t, offset.0) - 1; // yesterday's session may run past midnight
     loop {
@@ -352,7 +352,7 @@ impl OfficeHours {
             });
         }
         walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
-            self.session(clock, day, midnight).into_iter().collect()
+            self.session(clock, day, midnight)
         })
     }
 

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::engine::time::MS_PER_DAY;
-use crate::engine::time::MS_PER_MINUTE;
+use crate::engine::calendar::MinuteFormatter;
+use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::SimTime;
 use crate::simulation::RunResult;
 
@@ -14,23 +14,20 @@ fn csv_err(e: csv::Error) -> io::Error {
 }
 
 /// One row per simulated minute with any CA activity or a non-empty queue.
+/// Every field is a number or a timestamp, so rows are formatted directly
+/// (this table has up to a row per simulated minute).
 pub fn write_timeseries(result: &RunResult, w: &mut dyn Write) -> io::Result<()> {
+    use std::fmt::Write as _;
     let calendar = result.scenario.calendar();
     let m = &result.ca.minutes;
     let queue = m.queue_lengths();
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "minute",
-        "time",
-        "arrivals",
-        "served",
-        "refused",
-        "timed_out",
-        "failed_outage",
-        "queue_length",
-    ])
-    .map_err(csv_err)?;
-    for i in 0..m.len() {
+    writeln!(
+        w,
+        "minute,time,arrivals,served,refused,timed_out,failed_outage,queue_length"
+    )?;
+    let mut times = MinuteFormatter::default();
+    let mut line = String::with_capacity(96);
+    for (i, &queued) in queue.iter().enumerate() {
         let row = [
             m.arrivals[i],
             m.served[i],
@@ -38,16 +35,19 @@ pub fn write_timeseries(result: &RunResult, w: &mut dyn Write) -> io::Result<()>
             m.timed_out[i],
             m.failed_outage[i],
         ];
-        if row.iter().all(|&x| x == 0) && queue[i] == 0 {
+        if row.iter().all(|&x| x == 0) && queued == 0 {
             continue;
         }
-        let time = calendar.format_minute(SimTime(i as i64 * MS_PER_MINUTE));
-        let mut record = vec![i.to_string(), time];
-        record.extend(row.iter().map(|x| x.to_string()));
-        record.push(queue[i].to_string());
-        out.write_record(&record).map_err(csv_err)?;
+        line.clear();
+        let _ = write!(line, "{i},");
+        times.format(&calendar, SimTime(i as i64 * MS_PER_MINUTE), &mut line);
+        for x in row {
+            let _ = write!(line, ",{x}");
+        }
+        let _ = writeln!(line, ",{queued}");
+        w.write_all(line.as_bytes())?;
     }
-    out.flush()
+    Ok(())
 }
 
 pub const COHORT_COLUMNS: [&str; 17] = [

@@ -210,7 +210,7 @@ impl<'s> Simulation<'s> {
             plans,
             devices,
             cursors,
-            queue: EventQueue::from_events(initial),
+            queue: EventQueue::from_events(horizon, initial),
             ca,
             ca_metrics: CaMetrics::new(minutes),
             counters,
