@@ -46,14 +46,6 @@ impl Calendar {
     pub fn format(&self, t: SimTime) -> String {
         format_unix_ms(self.unix_ms(t))
     }
-
-    /// `2025-01-06T09:00Z`: minute resolution, for time series rows.
-    pub fn format_minute(&self, t: SimTime) -> String {
-        match DateTime::<Utc>::from_timestamp_millis(self.unix_ms(t)) {
-            Some(dt) => dt.format("%Y-%m-%dT%H:%MZ").to_string(),
-            None => format!("{}ms", t.0),
-        }
-    }
 }
 
 /// Formats many minute-resolution timestamps quickly: the date part is
