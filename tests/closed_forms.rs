@@ -196,6 +196,7 @@ fn ca_queue_mean_wait_matches_erlang_c() {
         queue_limit: None,
         timeout: None,
         work_on_abandoned: true,
+        validates_challenge: false,
     };
     let means: Vec<f64> = (0..replications)
         .map(|r| {
@@ -211,9 +212,9 @@ fn ca_queue_mean_wait_matches_erlang_c() {
             for i in 0..arrivals {
                 t += gaps.sample(&mut rng);
                 if i < warmup {
-                    ca.submit(t, &mut warm);
+                    ca.submit(t, None, &mut warm);
                 } else {
-                    ca.submit(t, &mut metrics);
+                    ca.submit(t, None, &mut metrics);
                 }
             }
             metrics.wait_total.as_secs_f64() / metrics.waits.len() as f64

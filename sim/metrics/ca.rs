@@ -14,11 +14,13 @@ pub struct CaCounts {
     pub refused: u64,
     pub timed_out: u64,
     pub failed_outage: u64,
+    /// Rejected because the request's challenge had expired (SCEP stages).
+    pub challenge_expired: u64,
 }
 
 impl CaCounts {
     pub fn ended(&self) -> u64 {
-        self.served + self.refused + self.timed_out + self.failed_outage
+        self.served + self.refused + self.timed_out + self.failed_outage + self.challenge_expired
     }
 }
 
@@ -140,6 +142,11 @@ impl CaObserver for CaMetrics {
 
     fn outcome(&mut self, outcome: Outcome, at: SimTime) {
         let (count, column) = match outcome {
+            Outcome::ChallengeExpired => {
+                // Counted, not charted: a SCEP-stage detail.
+                self.counts.challenge_expired += 1;
+                return;
+            }
             Outcome::Served => (&mut self.counts.served, &mut self.minutes.served),
             Outcome::Refused => (&mut self.counts.refused, &mut self.minutes.refused),
             Outcome::TimedOut => (&mut self.counts.timed_out, &mut self.minutes.timed_out),

@@ -27,6 +27,12 @@ pub struct CohortCounters {
     pub ca_failed_outage: u64,
     /// Manual re-enrolments started by the help desk.
     pub manual_recoveries: u64,
+    /// Attempts that failed because the SCEP challenge had expired.
+    pub challenge_expired: u64,
+    /// Certificates revoked before the device had replaced them.
+    pub revoked_unreplaced: u64,
+    /// Devices the service forgot (expired longer than `forget_after_expired`).
+    pub records_deleted: u64,
     /// Per day: devices losing (+) and regaining (−) a valid certificate.
     pub invalid_delta_per_day: Vec<i64>,
 }
@@ -46,6 +52,9 @@ impl CohortCounters {
         self.ca_timed_out += other.ca_timed_out;
         self.ca_failed_outage += other.ca_failed_outage;
         self.manual_recoveries += other.manual_recoveries;
+        self.challenge_expired += other.challenge_expired;
+        self.revoked_unreplaced += other.revoked_unreplaced;
+        self.records_deleted += other.records_deleted;
         if self.invalid_delta_per_day.len() < other.invalid_delta_per_day.len() {
             self.invalid_delta_per_day
                 .resize(other.invalid_delta_per_day.len(), 0);

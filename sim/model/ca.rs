@@ -37,6 +37,10 @@ pub struct CaConfig {
     /// drops it from the queue when the client gives up before service.
     #[serde(default = "yes")]
     pub work_on_abandoned: bool,
+    /// This stage checks the request's SCEP challenge when it starts on it
+    /// (NDES asks Intune to validate it, seed 002) and rejects an expired one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validates_challenge: bool,
 }
 
 fn yes() -> bool {
@@ -54,6 +58,8 @@ pub enum Outcome {
     /// The CA was down at arrival, or went down while the request waited or
     /// was in service.
     FailedOutage,
+    /// The request's challenge had expired when the stage started on it.
+    ChallengeExpired,
 }
 
 /// The answer the client sees, and when.
@@ -139,8 +145,14 @@ impl CaStage {
     }
 
     /// A request arrives now; decide its fate. Calls must come in
-    /// non-decreasing time order.
-    pub fn submit(&mut self, now: SimTime, obs: &mut impl CaObserver) -> Response {
+    /// non-decreasing time order. `challenge_deadline`: when the request's
+    /// challenge expires, for a stage that validates challenges.
+    pub fn submit(
+        &mut self,
+        now: SimTime,
+        challenge_deadline: Option<SimTime>,
+        obs: &mut impl CaObserver,
+    ) -> Response {
         let seq = self.arrivals;
         self.arrivals += 1;
         obs.arrival(now);
@@ -198,6 +210,17 @@ impl CaStage {
             };
         }
 
+        if let Some(deadline) = challenge_deadline.filter(|_| self.config.validates_challenge) {
+            if start > deadline {
+                // Rejected the moment the stage looks at it: no worker time.
+                self.wait_in_queue(now, start, obs);
+                obs.outcome(Outcome::ChallengeExpired, start);
+                return Response {
+                    outcome: Outcome::ChallengeExpired,
+                    at: start,
+                };
+            }
+        }
         self.free_at.pop();
         if start > now {
             self.wait_in_queue(now, start, obs);

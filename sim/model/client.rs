@@ -27,6 +27,49 @@ pub struct ClientProfile {
     /// What the client does once its certificate has expired.
     #[serde(default)]
     pub on_expiry: OnExpiry,
+    /// Delay between a trigger and the request it sends (certbot sleeps a
+    /// uniform 1–480 s before renewing). Absent: none.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_dist",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub request_delay: Option<DurationDist>,
+    /// Requests sent per try before giving up until the next trigger
+    /// (Intune's dmcertinst task: 3 attempts, 1 minute apart).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Time from a failed attempt to the next one.
+    #[serde(default)]
+    pub attempt_spacing: SimDuration,
+    /// When the device holds a certificate the CA has issued.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// The client polls ACME Renewal Information (RFC 9773) at its
+    /// triggers: a window the CA moves into the past (mass revocation) is
+    /// seen at the next trigger.
+    #[serde(default)]
+    pub ari: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// When a device holds a certificate the CA has issued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// In the CA's response (SCEP, MDM, ACME, ADCS).
+    #[default]
+    Immediate,
+    /// At the device's next check-in after issuance (Intune PKCS: the
+    /// connector requests on the device's behalf, seed 003).
+    NextCheckin,
+}
+
+fn deserialize_opt_dist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DurationDist>, D::Error> {
+    deserialize_dist(d).map(Some)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,6 +82,10 @@ pub enum Trigger {
         #[serde(default)]
         jitter: SimDuration,
     },
+    /// Fires at the instant renewal becomes due, if the device is online then
+    /// (a timer set for the renewal time: cert-manager, an ARI client's
+    /// chosen instant).
+    WindowOpen,
     /// Fires every `every` on the wall clock, at a per-device random phase or
     /// at a fixed UTC time of day, each firing delayed by up to `jitter`.
     Periodic {
@@ -99,8 +146,13 @@ pub enum RenewalRule {
     /// A fixed time before expiry (Intune's `RenewalPeriod`, certbot legacy's 30 days).
     BeforeExpiry { window: SimDuration },
     /// When this share of the lifetime remains (Intune SCEP's threshold,
-    /// certbot's 1/3).
-    FractionRemaining { fraction: f64 },
+    /// certbot's 1/3). Certificates shorter than `short_lived.below` use
+    /// `short_lived.fraction` instead (certbot ≥ 4.0: 1/2 below 10 days).
+    FractionRemaining {
+        fraction: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        short_lived: Option<ShortLived>,
+    },
     /// ADCS autoenrollment: at max(issued + 80 %·L, expiry − renewal period),
     /// whichever leaves the shorter remaining time (seed 004).
     Adcs {
@@ -108,8 +160,33 @@ pub enum RenewalRule {
         #[serde(default = "default_adcs_elapsed")]
         elapsed_fraction: f64,
     },
+    /// ACME Renewal Information (RFC 9773): the server suggests a window
+    /// centred at `centre` of the lifetime, ± `half_width` of it (Let's
+    /// Encrypt: 2/3 ± 1/100); the client picks a uniform instant inside it.
+    Ari {
+        #[serde(default = "default_ari_centre")]
+        centre: f64,
+        #[serde(default = "default_ari_half_width")]
+        half_width: f64,
+    },
     /// No restriction: due at any time (a server that accepts any renewal).
     Anytime,
+    /// Never due: the certificate is never renewed (imported PKCS, seed 003).
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShortLived {
+    pub below: SimDuration,
+    pub fraction: f64,
+}
+
+fn default_ari_centre() -> f64 {
+    2.0 / 3.0
+}
+fn default_ari_half_width() -> f64 {
+    0.01
 }
 
 fn default_adcs_elapsed() -> f64 {
@@ -117,12 +194,26 @@ fn default_adcs_elapsed() -> f64 {
 }
 
 impl RenewalRule {
-    /// The instant from which renewal is due.
-    pub fn opens_at(&self, issued: SimTime, expiry: SimTime) -> SimTime {
+    /// The instant from which renewal is due. `pick` is a uniform draw in
+    /// [0, 1) for rules with a random instant (ARI); others ignore it.
+    pub fn opens_at(&self, issued: SimTime, expiry: SimTime, pick: f64) -> SimTime {
         let lifetime = expiry.since(issued);
         match *self {
             RenewalRule::BeforeExpiry { window } => expiry - window,
-            RenewalRule::FractionRemaining { fraction } => expiry - lifetime.mul_f64(fraction),
+            RenewalRule::FractionRemaining {
+                fraction,
+                short_lived,
+            } => {
+                let f = match short_lived {
+                    Some(s) if lifetime < s.below => s.fraction,
+                    _ => fraction,
+                };
+                expiry - lifetime.mul_f64(f)
+            }
+            RenewalRule::Ari { centre, half_width } => {
+                issued + lifetime.mul_f64(centre - half_width + 2.0 * half_width * pick)
+            }
+            RenewalRule::Never => SimTime::MAX,
             RenewalRule::Adcs {
                 renewal_period,
                 elapsed_fraction,
@@ -131,11 +222,12 @@ impl RenewalRule {
         }
     }
 
-    /// How long before expiry the window opens for a certificate of `lifetime`.
+    /// How long before expiry the window can first open for a certificate
+    /// of `lifetime` (the earliest pick for random rules; zero for `never`).
     pub fn lead(&self, lifetime: SimDuration) -> SimDuration {
         let issued = SimTime::ZERO;
         let expiry = issued + lifetime;
-        expiry.since(self.opens_at(issued, expiry))
+        expiry.since(self.opens_at(issued, expiry, 0.0).min(expiry))
     }
 }
 
@@ -158,13 +250,14 @@ pub enum OnExpiry {
 
 impl ClientProfile {
     /// The first trigger firing at or after `t` while the device is online,
-    /// before `limit`.
+    /// before `limit`. `due` is when renewal became due (for `window_open`).
     pub fn next_firing(
         &self,
         clock: &DeviceClock,
         availability: &Availability,
         cursor: &mut OnOffCursor,
         t: SimTime,
+        due: SimTime,
         limit: SimTime,
     ) -> Option<SimTime> {
         let mut from = t;
@@ -174,7 +267,7 @@ impl ClientProfile {
                 .triggers
                 .iter()
                 .enumerate()
-                .filter_map(|(i, trig)| trig.first_firing(clock, i as u64, &span, t))
+                .filter_map(|(i, trig)| trig.first_firing(clock, i as u64, &span, t, due))
                 .min();
             if let Some(fire) = best {
                 return (fire < limit).then_some(fire);
@@ -195,9 +288,11 @@ impl Trigger {
         index: u64,
         span: &OnlineSpan,
         t: SimTime,
+        due: SimTime,
     ) -> Option<SimTime> {
         let lo = span.from.max(t);
         match *self {
+            Trigger::WindowOpen => (due >= lo && due < span.until).then_some(due),
             Trigger::Boot { delay, jitter } => {
                 let boot = span.booted_at?;
                 let extra = draw_jitter(clock, index, boot.0, jitter);

@@ -33,4 +33,9 @@ pub mod purpose {
     pub const RECOVERY_DELAY: Purpose = Purpose(12);
     /// Keyed by the CA's arrival sequence number, not by device.
     pub const CA_SERVICE: Purpose = Purpose(13);
+    pub const RENEWAL_PICK: Purpose = Purpose(14);
+    pub const REQUEST_DELAY: Purpose = Purpose(15);
+    pub const APPROVAL: Purpose = Purpose(16);
+    pub const APPROVAL_DELAY: Purpose = Purpose(17);
+    pub const REVOCATION: Purpose = Purpose(18);
 }

@@ -15,6 +15,31 @@ pub struct EligibilityPolicy {
     /// How long after expiry the server still accepts a renewal signed with
     /// the expired certificate (0 = never; Intune's temporary workaround).
     pub accept_expired_for: SimDuration,
+    /// The service forgets a device whose certificate has been expired this
+    /// long (Intune deletes the record after 180 days, seed 000); reported
+    /// as `records_deleted`. Absent: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forget_after_expired: Option<SimDuration>,
+    /// A challenge handed out at each try, valid this long (Intune SCEP: 1
+    /// hour, seeds 001/002). A stage with `validates_challenge` rejects a
+    /// request it starts after that. Absent: no challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_validity: Option<SimDuration>,
+    /// Requests held for CA manager approval (ADCS, seed 004). Absent: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// A share of issued requests wait for a CA manager's approval; the client
+/// picks the certificate up at its first trigger after approval, and a
+/// request pending longer than `drop_after` is dropped (ADCS: 60 days).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub share: f64,
+    #[serde(deserialize_with = "crate::model::dist::deserialize_dist")]
+    pub delay: crate::model::dist::DurationDist,
+    pub drop_after: SimDuration,
 }
 
 impl Default for EligibilityPolicy {
@@ -22,6 +47,9 @@ impl Default for EligibilityPolicy {
         EligibilityPolicy {
             renewal: RenewalRule::Anytime,
             accept_expired_for: SimDuration::ZERO,
+            forget_after_expired: None,
+            challenge_validity: None,
+            approval: None,
         }
     }
 }
@@ -38,14 +66,16 @@ pub enum Verdict {
 }
 
 impl EligibilityPolicy {
-    pub fn judge_renewal(&self, cert: &Certificate, now: SimTime) -> Verdict {
+    /// `forced`: a re-enrolment the service asked for (template bump,
+    /// revocation), accepted whatever the window says.
+    pub fn judge_renewal(&self, cert: &Certificate, now: SimTime, forced: bool) -> Verdict {
         if now >= cert.expiry {
             if now < cert.expiry + self.accept_expired_for {
                 Verdict::Accept
             } else {
                 Verdict::Expired
             }
-        } else if now < self.renewal.opens_at(cert.issued, cert.expiry) {
+        } else if !forced && now < self.renewal.opens_at(cert.issued, cert.expiry, 0.5) {
             Verdict::NotEligible
         } else {
             Verdict::Accept

@@ -1,6 +1,7 @@
 //! A scenario as the model sees it: cohorts, server policy, CA and events,
 //! all resolved (defaults filled in), independent of the file format.
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use super::ca::CaConfig;
@@ -30,6 +31,11 @@ pub struct Scenario {
     #[serde(default)]
     pub server: EligibilityPolicy,
     pub ca: CaConfig,
+    /// Stages a request may pass through before the CA (reverse proxy,
+    /// NDES, Intune Certificate Connector), by name; a cohort's `route`
+    /// lists those its requests take, in order.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub stages: IndexMap<String, CaConfig>,
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
     /// The `[sweep]` table belongs to `certfleet sweep`, which reads it from
@@ -58,6 +64,14 @@ pub struct Cohort {
     /// Overrides the scenario's `[server]` policy for this cohort.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<EligibilityPolicy>,
+    /// Stages (names from `[stages]`) the cohort's requests pass through
+    /// before the CA, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<String>,
+    /// The preset this cohort was built from, if any (informational: the
+    /// preset's values are already merged into the fields above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
 }
 
 impl Scenario {
@@ -85,6 +99,23 @@ impl Scenario {
         self
     }
 
+    /// The lifetime of certificates issued to `cohort` at `at`, after any
+    /// lifetime changes that apply.
+    pub fn lifetime_at(&self, cohort: &Cohort, at: SimTime) -> SimDuration {
+        let calendar = self.calendar();
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                ScheduledEvent::LifetimeChange { lifetime, .. } if e.applies_to(&cohort.name) => {
+                    Some((e.instant(calendar), *lifetime))
+                }
+                _ => None,
+            })
+            .filter(|(from, _)| *from <= at)
+            .max_by_key(|(from, _)| *from)
+            .map_or(cohort.lifetime, |(_, lifetime)| lifetime)
+    }
+
     pub fn server_for<'a>(&'a self, cohort: &'a Cohort) -> &'a EligibilityPolicy {
         cohort.server.as_ref().unwrap_or(&self.server)
     }
@@ -96,7 +127,7 @@ impl Cohort {
     pub fn renewal_lead(&self, server: &EligibilityPolicy) -> SimDuration {
         let client = self.client.renewal.lead(self.lifetime);
         let server = match server.renewal {
-            RenewalRule::Anytime => client,
+            RenewalRule::Anytime | RenewalRule::Never => client,
             ref rule => rule.lead(self.lifetime),
         };
         client.min(server)

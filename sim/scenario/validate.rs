@@ -181,39 +181,122 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
     if let Some(t) = s.ca.timeout {
         p.positive("ca.timeout".into(), t, "the client timeout");
     }
+    for (name, stage) in &s.stages {
+        let at = |k: &str| format!("stages.{name}.{k}");
+        if name == "ca" {
+            p.push(
+                format!("stages.{name}"),
+                "the stage name `ca` is reserved for the [ca] table",
+                Some("name the stage after what it is, e.g. `ndes` or `proxy`"),
+            );
+        }
+        if stage.workers == 0 {
+            p.push(at("workers"), "a stage needs at least one worker", None);
+        }
+        p.dist(at("service_time"), &stage.service_time);
+        if let Some(t) = stage.timeout {
+            p.positive(at("timeout"), t, "the client timeout");
+        }
+    }
+    for (i, c) in s.cohorts.iter().enumerate() {
+        for (j, stage) in c.route.iter().enumerate() {
+            if !s.stages.contains_key(stage) {
+                p.push(
+                    format!("cohorts[{i}].route[{j}]"),
+                    format!("no stage named {stage:?}"),
+                    Some(&stage_hint(s)),
+                );
+            }
+        }
+        if c.client.attempts == 0 {
+            p.push(
+                format!("cohorts[{i}].client.attempts"),
+                "a try needs at least one attempt",
+                Some("attempts = 1 sends one request per try"),
+            );
+        }
+        if let Some(d) = &c.client.request_delay {
+            p.dist(format!("cohorts[{i}].client.request_delay"), d);
+        }
+        let server_at = if c.server.is_some() {
+            format!("cohorts[{i}].server")
+        } else {
+            "server".to_string()
+        };
+        if let Some(a) = &s.server_for(c).approval {
+            p.probability(format!("{server_at}.approval.share"), a.share);
+            p.dist(format!("{server_at}.approval.delay"), &a.delay);
+        }
+    }
     for (i, e) in s.events.iter().enumerate() {
         let at = |k: &str| format!("events[{i}].{k}");
-        let period = e.period();
-        match (period.to, period.duration) {
-            (Some(_), Some(_)) => p.push(
-                at("duration"),
-                "give either `to` or `duration`, not both",
-                None,
-            ),
-            (None, None) => p.push(
-                at("from"),
-                "the event has no end",
-                Some("add to = \"2025-03-18\" or duration = \"3d\""),
-            ),
-            (Some(to), None) if to <= period.from => p.push(
-                at("to"),
-                format!("the event ends ({to}) before it starts ({})", period.from),
-                Some("`to` must be later than `from`"),
-            ),
-            (None, Some(d)) if d.ms() <= 0 => p.push(
-                at("duration"),
-                "the event's duration must be longer than zero",
-                None,
-            ),
-            _ => {}
-        }
-        if let ScheduledEvent::Degraded { capacity, .. } = e {
-            if !(*capacity > 0.0 && *capacity <= 1.0) {
-                p.push(at("capacity"), format!("capacity must be in (0, 1], got {capacity}"), Some("0.25 means the CA works at a quarter of its speed; a stopped CA is an outage"));
+        if let Some(period) = e.period() {
+            match (period.to, period.duration) {
+                (Some(_), Some(_)) => p.push(
+                    at("duration"),
+                    "give either `to` or `duration`, not both",
+                    None,
+                ),
+                (None, None) => p.push(
+                    at("from"),
+                    "the event has no end",
+                    Some("add to = \"2025-03-18\" or duration = \"3d\""),
+                ),
+                (Some(to), None) if to <= period.from => p.push(
+                    at("to"),
+                    format!("the event ends ({to}) before it starts ({})", period.from),
+                    Some("`to` must be later than `from`"),
+                ),
+                (None, Some(d)) if d.ms() <= 0 => p.push(
+                    at("duration"),
+                    "the event's duration must be longer than zero",
+                    None,
+                ),
+                _ => {}
             }
+        }
+        if let Some(target) = e.target() {
+            if target != "ca" && !s.stages.contains_key(target) {
+                p.push(
+                    at("target"),
+                    format!("no stage named {target:?}"),
+                    Some(&stage_hint(s)),
+                );
+            }
+        }
+        for (j, name) in e.cohorts().iter().enumerate() {
+            if !s.cohorts.iter().any(|c| &c.name == name) {
+                let names: Vec<&str> = s.cohorts.iter().map(|c| c.name.as_str()).collect();
+                p.push(
+                    format!("events[{i}].cohorts[{j}]"),
+                    format!("no cohort named {name:?}"),
+                    Some(&format!("cohorts are: {}", names.join(", "))),
+                );
+            }
+        }
+        match e {
+            ScheduledEvent::Degraded { capacity, .. } if !(*capacity > 0.0 && *capacity <= 1.0) => p.push(
+                at("capacity"),
+                format!("capacity must be in (0, 1], got {capacity}"),
+                Some("0.25 means the stage works at a quarter of its speed; a stopped stage is an outage"),
+            ),
+            ScheduledEvent::MassRevocation { share, .. } => p.probability(at("share"), *share),
+            ScheduledEvent::LifetimeChange { lifetime, .. } => p.positive(at("lifetime"), *lifetime, "the new lifetime"),
+            _ => {}
         }
     }
     p.0
+}
+
+fn stage_hint(s: &Scenario) -> String {
+    if s.stages.is_empty() {
+        "declare it as a [stages.NAME] table (workers, service_time, …)".to_string()
+    } else {
+        format!(
+            "stages are: ca, {}",
+            s.stages.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    }
 }
 
 fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
@@ -286,7 +369,10 @@ fn check_rule(p: &mut Problems, at: &str, rule: &RenewalRule, lifetime: SimDurat
                 );
             }
         }
-        RenewalRule::FractionRemaining { fraction } => {
+        RenewalRule::FractionRemaining {
+            fraction,
+            short_lived,
+        } => {
             if !(fraction > 0.0 && fraction < 1.0) {
                 p.push(
                     format!("{at}.fraction"),
@@ -295,6 +381,18 @@ fn check_rule(p: &mut Problems, at: &str, rule: &RenewalRule, lifetime: SimDurat
                     ),
                     Some("certbot renews with 1/3 left: fraction = 0.333"),
                 );
+            }
+            if let Some(sl) = short_lived {
+                if !(sl.fraction > 0.0 && sl.fraction < 1.0) {
+                    p.push(
+                        format!("{at}.short_lived.fraction"),
+                        format!(
+                            "expected a share strictly between 0 and 1, got {}",
+                            sl.fraction
+                        ),
+                        None,
+                    );
+                }
             }
         }
         RenewalRule::Adcs {
@@ -314,6 +412,15 @@ fn check_rule(p: &mut Problems, at: &str, rule: &RenewalRule, lifetime: SimDurat
                 );
             }
         }
-        RenewalRule::Anytime => {}
+        RenewalRule::Ari { centre, half_width } => {
+            if !(half_width >= 0.0 && centre - half_width > 0.0 && centre + half_width < 1.0) {
+                p.push(
+                    format!("{at}.centre"),
+                    format!("the ARI window {centre} ± {half_width} of the lifetime must lie strictly inside (0, 1)"),
+                    Some("Let's Encrypt: centre = 0.6667, half_width = 0.01"),
+                );
+            }
+        }
+        RenewalRule::Anytime | RenewalRule::Never => {}
     }
 }

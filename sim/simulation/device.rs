@@ -1,9 +1,9 @@
 //! A device's state and the per-cohort rules that move it: when it next
 //! tries, what the server says, when it is stranded.
 
-use crate::engine::{Calendar, Scheduled, SimTime, Streams};
+use crate::engine::{Calendar, SimDuration, SimTime, Streams};
 use crate::model::certificate::Certificate;
-use crate::model::client::OnExpiry;
+use crate::model::client::{Delivery, OnExpiry};
 use crate::model::power::{Availability, DeviceClock, OnOffCursor, PowerSchedule};
 use crate::model::server::{EligibilityPolicy, Verdict};
 use crate::model::{purpose, Cohort, Scenario};
@@ -13,16 +13,22 @@ use crate::model::{purpose, Cohort, Scenario};
 pub struct Device {
     pub cert: Certificate,
     pub cohort: u16,
+    /// Bumped when the device's pending event is replaced (template bump,
+    /// revocation): events carrying an older generation are stale.
+    pub generation: u16,
     /// The certificate expired at least once within the horizon.
     pub expired_ever: bool,
     /// Stranded and being re-enrolled by hand: the next try is a new request.
     pub recovering: bool,
+    /// The service asked for a re-enrolment (template bump, ARI after a
+    /// revocation): due now, accepted whatever the window.
+    pub forced: bool,
 }
 
 /// What the device does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
-    /// A try at this trigger firing.
+    /// A try at this instant (a trigger firing, plus any request delay).
     Try(SimTime),
     /// A manual re-enrolment at this instant.
     Recover(SimTime),
@@ -40,11 +46,14 @@ pub enum Judgement {
 
 /// A cohort's rules, bound to the run's randomness and calendar.
 pub struct CohortPlan<'s> {
+    pub scenario: &'s Scenario,
     pub spec: &'s Cohort,
     pub server: &'s EligibilityPolicy,
     pub index: u16,
     pub first: u64,
     pub count: u64,
+    /// Stage indices a request passes through, ending with the CA (0).
+    pub route: Vec<usize>,
     cursor_base: usize,
     streams: Streams,
     calendar: Calendar,
@@ -52,27 +61,37 @@ pub struct CohortPlan<'s> {
 }
 
 impl<'s> CohortPlan<'s> {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         scenario: &'s Scenario,
         index: usize,
-        spec: &'s Cohort,
         streams: Streams,
-        calendar: Calendar,
-        horizon: SimTime,
         first: u64,
         cursor_base: usize,
     ) -> Self {
+        let spec = &scenario.cohorts[index];
+        let route = spec
+            .route
+            .iter()
+            .map(|name| {
+                1 + scenario
+                    .stages
+                    .get_index_of(name)
+                    .expect("routes are validated")
+            })
+            .chain(std::iter::once(0))
+            .collect();
         CohortPlan {
+            scenario,
             spec,
             server: scenario.server_for(spec),
             index: index as u16,
             first,
             count: spec.count,
+            route,
             cursor_base,
             streams,
-            calendar,
-            horizon,
+            calendar: scenario.calendar(),
+            horizon: scenario.horizon_end(),
         }
     }
 
@@ -81,7 +100,7 @@ impl<'s> CohortPlan<'s> {
         matches!(self.spec.power, PowerSchedule::OnOff(_))
     }
 
-    pub fn cursor(&self, cursors: &mut [OnOffCursor], local: u64) -> OnOffCursor {
+    pub fn cursor(&self, cursors: &[OnOffCursor], local: u64) -> OnOffCursor {
         if self.needs_cursor() {
             cursors[self.cursor_base + local as usize]
         } else {
@@ -95,7 +114,7 @@ impl<'s> CohortPlan<'s> {
         }
     }
 
-    pub fn retry_interval(&self) -> crate::engine::SimDuration {
+    pub fn retry_interval(&self) -> SimDuration {
         self.spec.client.retry_interval
     }
 
@@ -118,36 +137,34 @@ impl<'s> CohortPlan<'s> {
         self.spec.client.on_expiry == OnExpiry::NewRequest
     }
 
-    pub fn new_certificate(&self, at: SimTime) -> Certificate {
-        Certificate::new(at, self.spec.lifetime)
+    pub fn delivers_at_checkin(&self) -> bool {
+        self.spec.client.delivery == Delivery::NextCheckin
     }
 
-    /// The device's initial certificate and its first event.
-    pub fn initial(&self, local: u64, cursor: &mut OnOffCursor) -> (Device, Option<Scheduled>) {
+    /// A certificate issued at `at`, with the lifetime in force then.
+    pub fn new_certificate(&self, at: SimTime) -> Certificate {
+        Certificate::new(at, self.scenario.lifetime_at(self.spec, at))
+    }
+
+    /// The device's initial certificate and its first step.
+    pub fn initial(&self, local: u64, cursor: &mut OnOffCursor) -> (Device, Next) {
         let lead = self.spec.renewal_lead(self.server);
         let mut rng = self.streams.rng(self.first + local, purpose::ENROLLMENT, 0);
-        let issued =
-            self.spec
-                .enrollment
-                .draw_issued(&mut rng, self.calendar, self.spec.lifetime, lead);
+        let lifetime = self.scenario.lifetime_at(self.spec, SimTime::ZERO);
+        let issued = self
+            .spec
+            .enrollment
+            .draw_issued(&mut rng, self.calendar, lifetime, lead);
         let device = Device {
             cert: self.new_certificate(issued),
             cohort: self.index,
+            generation: 0,
             expired_ever: false,
             recovering: false,
+            forced: false,
         };
-        let event = match self.next_after(local, cursor, &device, SimTime::ZERO.max(issued)) {
-            Next::Try(at) => Some(Scheduled {
-                at,
-                key: super::event_key(super::KIND_TRY, self.first + local),
-            }),
-            Next::Recover(at) => Some(Scheduled {
-                at,
-                key: super::event_key(super::KIND_RECOVER, self.first + local),
-            }),
-            Next::Nothing => None,
-        };
-        (device, event)
+        let next = self.next_after(local, cursor, &device, SimTime::ZERO.max(issued));
+        (device, next)
     }
 
     /// What the server says to a try at `now`.
@@ -157,14 +174,47 @@ impl<'s> CohortPlan<'s> {
             // A new enrolment, not a renewal: no window applies.
             return Judgement::Submit;
         }
-        match self.server.judge_renewal(&device.cert, now) {
+        match self.server.judge_renewal(&device.cert, now, device.forced) {
             Verdict::Accept => Judgement::Submit,
             Verdict::NotEligible => Judgement::NotEligible,
             Verdict::Expired => Judgement::Expired,
         }
     }
 
-    /// The device's next event, trying no earlier than `earliest`.
+    /// When the client considers its certificate due.
+    fn due(&self, local: u64, device: &Device) -> SimTime {
+        let cert = &device.cert;
+        let pick = self.streams.unit(
+            self.first + local,
+            purpose::RENEWAL_PICK,
+            cert.issued.0 as u64,
+        );
+        self.spec
+            .client
+            .renewal
+            .opens_at(cert.issued, cert.expiry, pick)
+    }
+
+    /// The first trigger firing at or after `t`, online, before the horizon.
+    pub fn next_checkin(
+        &self,
+        local: u64,
+        cursor: &mut OnOffCursor,
+        device: &Device,
+        t: SimTime,
+    ) -> Option<SimTime> {
+        let due = self.due(local, device);
+        self.spec.client.next_firing(
+            &self.clock(local),
+            &self.availability(),
+            cursor,
+            t,
+            due,
+            self.horizon,
+        )
+    }
+
+    /// The device's next step, trying no earlier than `earliest`.
     pub fn next_after(
         &self,
         local: u64,
@@ -176,34 +226,55 @@ impl<'s> CohortPlan<'s> {
         let availability = self.availability();
         let client = &self.spec.client;
         let cert = &device.cert;
-        let wants = client
-            .renewal
-            .opens_at(cert.issued, cert.expiry)
-            .max(earliest);
-        if device.recovering || self.makes_new_requests() {
+        let due = if device.forced {
+            earliest
+        } else {
+            self.due(local, device)
+        };
+        let wants = due.max(earliest);
+        let fire = if device.recovering || self.makes_new_requests() {
             let from = if device.recovering || earliest >= cert.expiry {
                 earliest
             } else {
                 wants
             };
-            return client
-                .next_firing(&clock, &availability, cursor, from, self.horizon)
-                .map_or(Next::Nothing, Next::Try);
-        }
-        // After this the service no longer talks to the device.
-        let cutoff = cert.expiry + self.server.accept_expired_for;
-        if wants < cutoff {
-            if let Some(fire) = client.next_firing(
-                &clock,
-                &availability,
-                cursor,
-                wants,
-                cutoff.min(self.horizon),
-            ) {
-                return Next::Try(fire);
+            client.next_firing(&clock, &availability, cursor, from, due, self.horizon)
+        } else {
+            // After this the service no longer talks to the device.
+            let cutoff = cert.expiry + self.server.accept_expired_for;
+            let found = if wants < cutoff {
+                client.next_firing(
+                    &clock,
+                    &availability,
+                    cursor,
+                    wants,
+                    due,
+                    cutoff.min(self.horizon),
+                )
+            } else {
+                None
+            };
+            if found.is_none() {
+                return self.strand(local, cursor, device, cutoff.max(earliest));
             }
+            found
+        };
+        match fire {
+            Some(at) => Next::Try(at + self.request_delay(local, at)),
+            None => Next::Nothing,
         }
-        self.strand(local, cursor, device, cutoff.max(earliest))
+    }
+
+    /// Delay between a trigger firing at `at` and its request.
+    fn request_delay(&self, local: u64, at: SimTime) -> SimDuration {
+        match &self.spec.client.request_delay {
+            Some(dist) => dist.sample(&mut self.streams.rng(
+                self.first + local,
+                purpose::REQUEST_DELAY,
+                at.0 as u64,
+            )),
+            None => SimDuration::ZERO,
+        }
     }
 
     /// The device is stranded from `at` on: only a manual fix brings it back.
@@ -241,5 +312,37 @@ impl<'s> CohortPlan<'s> {
         t >= device.cert.expiry
             && !self.makes_new_requests()
             && t >= device.cert.expiry + self.server.accept_expired_for
+    }
+
+    /// Whether a served request is held for approval, and until when; or
+    /// `Err(dropped_at)` when it would wait past `drop_after`.
+    pub fn approval(&self, local: u64, served_at: SimTime) -> Option<Result<SimTime, SimTime>> {
+        let a = self.server.approval.as_ref()?;
+        let device = self.first + local;
+        if self
+            .streams
+            .unit(device, purpose::APPROVAL, served_at.0 as u64)
+            >= a.share
+        {
+            return None;
+        }
+        let wait = a.delay.sample(&mut self.streams.rng(
+            device,
+            purpose::APPROVAL_DELAY,
+            served_at.0 as u64,
+        ));
+        Some(if wait > a.drop_after {
+            Err(served_at + a.drop_after)
+        } else {
+            Ok(served_at + wait)
+        })
+    }
+
+    pub fn is_ari(&self) -> bool {
+        self.spec.client.ari
+    }
+
+    pub fn forget_after(&self) -> Option<SimDuration> {
+        self.server.forget_after_expired
     }
 }

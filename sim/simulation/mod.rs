@@ -1,27 +1,30 @@
 //! The event loop: a fleet of devices, one pending event each at most, and
-//! the CA they share.
+//! the stages (CA, and any proxy or connector before it) they share.
 //!
 //! A device costs nothing until it nears its renewal window: its next event
 //! is the first online trigger at or after the moment it may try, computed
-//! directly from its schedule. The CA decides each request's fate when it
-//! arrives, so the loop has only device events. Ties at the same millisecond
-//! go by (event kind, device id).
+//! directly from its schedule. Each stage decides a request's fate when it
+//! arrives, so stages need no events of their own; a request moving on to
+//! the next stage is an event at the time it leaves the previous one.
+//! Ties at the same millisecond go by (event kind, generation, device id).
 
 mod device;
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::engine::time::MS_PER_MINUTE;
 use crate::engine::{EventQueue, Scheduled, SimDuration, SimTime, Streams};
 use crate::metrics::{CaMetrics, CohortCounters};
-use crate::model::ca::{CaStage, Outcome};
+use crate::model::ca::{CaConfig, CaStage, Outcome};
 use crate::model::events::ScheduledEvent;
 use crate::model::power::OnOffCursor;
-use crate::model::Scenario;
+use crate::model::{purpose, Scenario};
 
 pub use device::Device;
-use device::{CohortPlan, Next};
+use device::{CohortPlan, Judgement, Next};
 
 /// Options that change how a run is computed, never what it computes.
 #[derive(Default)]
@@ -41,12 +44,22 @@ pub struct Progress {
     pub events: u64,
 }
 
+/// What one stage saw.
+pub struct StageResult {
+    pub name: String,
+    pub workers: u32,
+    pub metrics: CaMetrics,
+}
+
 /// Everything a run produced; reports are computed from it.
 pub struct RunResult {
     pub scenario: Scenario,
     pub cohorts: Vec<CohortCounters>,
+    /// The CA (the last stage of every route).
     pub ca: CaMetrics,
     pub ca_workers: u32,
+    /// Stages before the CA, in `[stages]` order.
+    pub stages: Vec<StageResult>,
     pub events: u64,
     pub wall_time: std::time::Duration,
 }
@@ -69,24 +82,72 @@ pub enum RunError {
     Interrupted { at: String },
 }
 
+/// A try in progress: which attempt, which stage it is heading for, and
+/// (once issued, awaiting delivery) when its certificate was issued.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    try_at: SimTime,
+    attempt: u32,
+    /// Position in the cohort's route.
+    hop: usize,
+    issued: SimTime,
+}
+
+/// Event kinds, in the order they run when they share a millisecond.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A scenario event (template bump, revocation); `device` is its index.
+    Fleet = 0,
+    /// A request moves on to the next stage.
+    Hop = 1,
+    /// An issued certificate reaches the device.
+    Deliver = 2,
+    /// The next attempt of a try (dmcertinst).
+    Attempt = 3,
+    /// A trigger fires and the client tries.
+    Try = 4,
+    /// The help desk re-enrolls a stranded device.
+    Recover = 5,
+}
+
+const DEVICE_BITS: u32 = 40;
+const DEVICE_MASK: u64 = (1 << DEVICE_BITS) - 1;
+
+fn event_key(kind: Kind, generation: u16, device: u64) -> u64 {
+    ((kind as u64) << 56) | ((generation as u64) << DEVICE_BITS) | device
+}
+
+fn decode(key: u64) -> (Kind, u16, u64) {
+    let kind = match key >> 56 {
+        0 => Kind::Fleet,
+        1 => Kind::Hop,
+        2 => Kind::Deliver,
+        3 => Kind::Attempt,
+        4 => Kind::Try,
+        _ => Kind::Recover,
+    };
+    (
+        kind,
+        ((key >> DEVICE_BITS) & 0xffff) as u16,
+        key & DEVICE_MASK,
+    )
+}
+
 pub struct Simulation<'s> {
     scenario: &'s Scenario,
     plans: Vec<CohortPlan<'s>>,
     devices: Vec<Device>,
     cursors: Vec<OnOffCursor>,
     queue: EventQueue,
-    ca: CaStage,
-    ca_metrics: CaMetrics,
+    /// Index 0 is the CA; then the `[stages]` in order.
+    stages: Vec<CaStage>,
+    stage_metrics: Vec<CaMetrics>,
     counters: Vec<CohortCounters>,
+    in_flight: HashMap<u64, InFlight>,
+    /// Devices whose current certificate is revoked, and from when.
+    revoked: HashMap<u64, SimTime>,
     horizon: SimTime,
     check_invariants: bool,
-}
-
-const KIND_TRY: u64 = 0;
-const KIND_RECOVER: u64 = 1;
-
-fn event_key(kind: u64, device: u64) -> u64 {
-    (kind << 48) | device
 }
 
 impl<'s> Simulation<'s> {
@@ -137,20 +198,11 @@ impl<'s> Simulation<'s> {
         let horizon = scenario.horizon_end();
         let mut plans = Vec::with_capacity(scenario.cohorts.len());
         let (mut first, mut cursors_len) = (0u64, 0usize);
-        for (index, cohort) in scenario.cohorts.iter().enumerate() {
-            let plan = CohortPlan::new(
-                scenario,
-                index,
-                cohort,
-                streams,
-                calendar,
-                horizon,
-                first,
-                cursors_len,
-            );
-            first += cohort.count;
+        for index in 0..scenario.cohorts.len() {
+            let plan = CohortPlan::new(scenario, index, streams, first, cursors_len);
+            first += plan.count;
             if plan.needs_cursor() {
-                cursors_len += cohort.count as usize;
+                cursors_len += plan.count as usize;
             }
             plans.push(plan);
         }
@@ -169,7 +221,7 @@ impl<'s> Simulation<'s> {
                 (&mut [][..], cursor_rest)
             };
             cursor_rest = rest;
-            let born: Vec<(Device, Option<Scheduled>)> = if mine.is_empty() {
+            let born: Vec<(Device, Next)> = if mine.is_empty() {
                 (0..count)
                     .into_par_iter()
                     .map(|i| plan.initial(i as u64, &mut OnOffCursor::default()))
@@ -180,23 +232,59 @@ impl<'s> Simulation<'s> {
                     .map(|(i, cur)| plan.initial(i as u64, cur))
                     .collect()
             };
-            for (device, event) in born {
+            for (i, (device, next)) in born.into_iter().enumerate() {
                 devices.push(device);
-                initial.extend(event);
+                initial.extend(scheduled(plan.first + i as u64, 0, next));
+            }
+        }
+        for (index, event) in scenario.events.iter().enumerate() {
+            if matches!(
+                event,
+                ScheduledEvent::TemplateBump { .. } | ScheduledEvent::MassRevocation { .. }
+            ) {
+                let at = event.instant(calendar).max(SimTime::ZERO);
+                initial.push(Scheduled {
+                    at,
+                    key: event_key(Kind::Fleet, 0, index as u64),
+                });
             }
         }
 
-        let (mut outages, mut degraded) = (Vec::new(), Vec::new());
-        for event in &scenario.events {
-            match event {
-                ScheduledEvent::Outage { .. } => outages.push(event.window(calendar)),
-                ScheduledEvent::Degraded { capacity, .. } => {
-                    degraded.push((event.window(calendar), *capacity))
+        let stage_of = |name: &str, config: &CaConfig| {
+            let (mut outages, mut degraded) = (Vec::new(), Vec::new());
+            for event in scenario.events.iter().filter(|e| e.target() == Some(name)) {
+                match event {
+                    ScheduledEvent::Outage { .. } => outages.push(event.window(calendar)),
+                    ScheduledEvent::Degraded { capacity, .. } => {
+                        degraded.push((event.window(calendar), *capacity))
+                    }
+                    _ => {}
                 }
             }
-        }
-        let ca = CaStage::new(scenario.ca.clone(), streams, outages, degraded);
-        let minutes = (scenario.horizon.ms() / crate::engine::time::MS_PER_MINUTE + 1) as usize;
+            // Each stage draws service times from its own stream family.
+            let seed = crate::engine::random::mix64(
+                scenario.seed ^ crate::engine::random::mix64(name.len() as u64 ^ hash_name(name)),
+            );
+            CaStage::new(
+                config.clone(),
+                if name == "ca" {
+                    streams
+                } else {
+                    Streams::new(seed)
+                },
+                outages,
+                degraded,
+            )
+        };
+        let mut stages = vec![stage_of("ca", &scenario.ca)];
+        stages.extend(
+            scenario
+                .stages
+                .iter()
+                .map(|(name, config)| stage_of(name, config)),
+        );
+        let minutes = (scenario.horizon.ms() / MS_PER_MINUTE + 1) as usize;
+        let stage_metrics = (0..stages.len()).map(|_| CaMetrics::new(minutes)).collect();
         let counters = scenario
             .cohorts
             .iter()
@@ -211,9 +299,11 @@ impl<'s> Simulation<'s> {
             devices,
             cursors,
             queue: EventQueue::from_events(horizon, initial),
-            ca,
-            ca_metrics: CaMetrics::new(minutes),
+            stages,
+            stage_metrics,
             counters,
+            in_flight: HashMap::new(),
+            revoked: HashMap::new(),
             horizon,
             check_invariants,
         }
@@ -226,14 +316,18 @@ impl<'s> Simulation<'s> {
     ) -> Result<(), RunError> {
         const REPORT_EVERY: u64 = 1 << 14;
         while let Some(ev) = self.queue.pop() {
-            if ev.at >= self.horizon {
-                break;
-            }
-            let device = ev.key & ((1 << 48) - 1);
-            match ev.key >> 48 {
-                KIND_TRY => self.on_try(device, ev.at)?,
-                KIND_RECOVER => self.on_recover(device, ev.at)?,
-                other => unreachable!("unknown event kind {other}"),
+            let (kind, generation, device) = decode(ev.key);
+            if kind == Kind::Fleet {
+                self.on_fleet_event(device as usize, ev.at);
+            } else if generation == self.devices[device as usize].generation {
+                match kind {
+                    Kind::Try => self.on_try(device, ev.at),
+                    Kind::Attempt => self.on_attempt(device, ev.at),
+                    Kind::Hop => self.on_hop(device, ev.at),
+                    Kind::Deliver => self.on_deliver(device, ev.at)?,
+                    Kind::Recover => self.on_recover(device, ev.at),
+                    Kind::Fleet => unreachable!("handled above"),
+                }
             }
             if self.queue.processed() % REPORT_EVERY == 0 {
                 if let Some(report) = progress.as_mut() {
@@ -260,143 +354,338 @@ impl<'s> Simulation<'s> {
         Ok(())
     }
 
-    fn plan_of(&self, device: u64) -> usize {
+    fn plan_index(&self, device: u64) -> usize {
         self.devices[device as usize].cohort as usize
     }
 
-    fn schedule(&mut self, device: u64, now: SimTime, next: Next) {
-        match next {
-            Next::Try(at) => self.queue.push(at.max(now), event_key(KIND_TRY, device)),
-            Next::Recover(at) => self
-                .queue
-                .push(at.max(now), event_key(KIND_RECOVER, device)),
-            Next::Nothing => {}
+    fn push(&mut self, device: u64, now: SimTime, next: Next) {
+        let generation = self.devices[device as usize].generation;
+        if let Some(ev) = scheduled(device, generation, next) {
+            self.queue.push(ev.at.max(now), ev.key);
         }
     }
 
-    /// Asks the device's cohort plan for its next event after `earliest`.
+    fn push_kind(&mut self, kind: Kind, device: u64, at: SimTime) {
+        let generation = self.devices[device as usize].generation;
+        self.queue.push(at, event_key(kind, generation, device));
+    }
+
+    /// Asks the device's cohort plan for its next step after `earliest`.
     fn plan_next(&mut self, device: u64, earliest: SimTime) -> Next {
-        let plan = &self.plans[self.plan_of(device)];
+        let plan = &self.plans[self.plan_index(device)];
         let local = device - plan.first;
         let state = self.devices[device as usize];
-        let mut cursor = plan.cursor(&mut self.cursors, local);
+        let mut cursor = plan.cursor(&self.cursors, local);
         let next = plan.next_after(local, &mut cursor, &state, earliest);
         plan.store_cursor(&mut self.cursors, local, cursor);
         next
     }
 
-    /// The client wakes up at a trigger and tries to renew.
-    fn on_try(&mut self, device: u64, now: SimTime) -> Result<(), RunError> {
-        let p = self.plan_of(device);
-        let plan = &self.plans[p];
-        let local = device - plan.first;
-        let state = self.devices[device as usize];
+    /// A trigger fires: the client tries.
+    fn on_try(&mut self, device: u64, now: SimTime) {
+        let p = self.plan_index(device);
         self.counters[p].tries += 1;
-        match plan.judge(&state, now) {
-            device::Judgement::NotEligible => {
+        let state = self.devices[device as usize];
+        match self.plans[p].judge(&state, now) {
+            Judgement::NotEligible => {
                 self.counters[p].not_eligible += 1;
                 self.after_failure(device, now, now);
             }
-            device::Judgement::Expired => {
+            Judgement::Expired => {
                 self.counters[p].refused_expired += 1;
-                let mut cursor = plan.cursor(&mut self.cursors, local);
+                let plan = &self.plans[p];
+                let local = device - plan.first;
+                let mut cursor = plan.cursor(&self.cursors, local);
                 let next = plan.strand(local, &mut cursor, &state, now);
                 plan.store_cursor(&mut self.cursors, local, cursor);
-                self.schedule(device, now, next);
+                self.push(device, now, next);
             }
-            device::Judgement::Submit => {
-                let response = self.ca.submit(now, &mut self.ca_metrics);
-                match response.outcome {
-                    Outcome::Served => self.issue(device, response.at)?,
-                    failure => {
-                        let c = &mut self.counters[p];
-                        match failure {
-                            Outcome::Refused => c.ca_refused += 1,
-                            Outcome::TimedOut => c.ca_timed_out += 1,
-                            _ => c.ca_failed_outage += 1,
-                        }
-                        self.after_failure(device, now, response.at);
-                    }
-                }
+            Judgement::Submit => {
+                let flight = InFlight {
+                    try_at: now,
+                    attempt: 1,
+                    hop: 0,
+                    issued: now,
+                };
+                self.start_attempt(device, now, flight);
             }
         }
-        Ok(())
+    }
+
+    fn on_attempt(&mut self, device: u64, now: SimTime) {
+        if let Some(flight) = self.in_flight.remove(&device) {
+            self.start_attempt(device, now, InFlight { hop: 0, ..flight });
+        }
+    }
+
+    fn on_hop(&mut self, device: u64, now: SimTime) {
+        if let Some(flight) = self.in_flight.remove(&device) {
+            self.arrive(device, now, flight);
+        }
+    }
+
+    fn challenge_deadline(&self, device: u64, flight: &InFlight) -> Option<SimTime> {
+        let plan = &self.plans[self.plan_index(device)];
+        plan.server.challenge_validity.map(|v| flight.try_at + v)
+    }
+
+    /// One attempt of a try leaves the device.
+    fn start_attempt(&mut self, device: u64, now: SimTime, flight: InFlight) {
+        if self
+            .challenge_deadline(device, &flight)
+            .is_some_and(|deadline| now > deadline)
+        {
+            // The challenge expired before this attempt: it is wasted.
+            let p = self.plan_index(device);
+            self.counters[p].challenge_expired += 1;
+            self.attempt_failed(device, now, flight);
+            return;
+        }
+        self.arrive(device, now, flight);
+    }
+
+    /// The request reaches the stage at `flight.hop` of its route.
+    fn arrive(&mut self, device: u64, now: SimTime, mut flight: InFlight) {
+        let p = self.plan_index(device);
+        let route_len = self.plans[p].route.len();
+        let stage = self.plans[p].route[flight.hop];
+        let deadline = self.challenge_deadline(device, &flight);
+        let response = self.stages[stage].submit(now, deadline, &mut self.stage_metrics[stage]);
+        match response.outcome {
+            Outcome::Served if flight.hop + 1 < route_len => {
+                flight.hop += 1;
+                self.in_flight.insert(device, flight);
+                self.push_kind(Kind::Hop, device, response.at);
+            }
+            Outcome::Served => self.served(device, response.at, flight),
+            failure => {
+                let c = &mut self.counters[p];
+                match failure {
+                    Outcome::Refused => c.ca_refused += 1,
+                    Outcome::TimedOut => c.ca_timed_out += 1,
+                    Outcome::ChallengeExpired => c.challenge_expired += 1,
+                    _ => c.ca_failed_outage += 1,
+                }
+                self.attempt_failed(device, response.at, flight);
+            }
+        }
+    }
+
+    /// An attempt failed at `at`: another attempt, or the try has failed.
+    fn attempt_failed(&mut self, device: u64, at: SimTime, flight: InFlight) {
+        let plan = &self.plans[self.plan_index(device)];
+        if flight.attempt < plan.spec.client.attempts {
+            let next_at = at + plan.spec.client.attempt_spacing;
+            self.in_flight.insert(
+                device,
+                InFlight {
+                    attempt: flight.attempt + 1,
+                    ..flight
+                },
+            );
+            self.push_kind(Kind::Attempt, device, next_at);
+        } else {
+            self.after_failure(device, flight.try_at, at);
+        }
+    }
+
+    /// The CA issued the certificate at `at`; the device may get it later.
+    fn served(&mut self, device: u64, at: SimTime, flight: InFlight) {
+        let p = self.plan_index(device);
+        let plan = &self.plans[p];
+        let local = device - plan.first;
+        let (issued, pickup_from) = match plan.approval(local, at) {
+            None => (at, None),
+            Some(Ok(approved)) => (approved, Some(approved)),
+            Some(Err(dropped)) => {
+                // Pending too long: the request is dropped, the client starts over.
+                self.after_failure(device, flight.try_at, dropped);
+                return;
+            }
+        };
+        let pickup_from = pickup_from.or(plan.delivers_at_checkin().then_some(at));
+        let Some(from) = pickup_from else {
+            self.issue(device, at, issued)
+                .expect("issuing at the response time keeps certificate order");
+            return;
+        };
+        // Picked up at the device's next check-in.
+        let state = self.devices[device as usize];
+        let mut cursor = plan.cursor(&self.cursors, local);
+        let checkin = plan.next_checkin(local, &mut cursor, &state, from);
+        plan.store_cursor(&mut self.cursors, local, cursor);
+        if let Some(checkin) = checkin {
+            self.in_flight.insert(device, InFlight { issued, ..flight });
+            self.push_kind(Kind::Deliver, device, checkin);
+        }
+    }
+
+    fn on_deliver(&mut self, device: u64, now: SimTime) -> Result<(), RunError> {
+        match self.in_flight.remove(&device) {
+            Some(flight) => self.issue(device, now, flight.issued),
+            None => Ok(()),
+        }
     }
 
     /// The help desk re-enrolls a stranded device.
-    fn on_recover(&mut self, device: u64, now: SimTime) -> Result<(), RunError> {
-        let p = self.plan_of(device);
+    fn on_recover(&mut self, device: u64, now: SimTime) {
+        let p = self.plan_index(device);
         self.counters[p].manual_recoveries += 1;
         self.devices[device as usize].recovering = true;
-        self.on_try(device, now)
+        self.on_try(device, now);
     }
 
     /// A failed try: the retry gate holds the next one back.
     fn after_failure(&mut self, device: u64, tried_at: SimTime, answered_at: SimTime) {
-        let retry = self.plans[self.plan_of(device)].retry_interval();
+        let retry = self.plans[self.plan_index(device)].retry_interval();
         let earliest = answered_at
             .max(tried_at + retry)
             .max(tried_at + SimDuration(1));
         let next = self.plan_next(device, earliest);
-        self.schedule(device, tried_at, next);
+        self.push(device, tried_at, next);
     }
 
-    /// A new certificate is issued to the device at `at`.
-    fn issue(&mut self, device: u64, at: SimTime) -> Result<(), RunError> {
-        let p = self.plan_of(device);
-        let plan = &self.plans[p];
+    /// When the device's current certificate stops being valid.
+    fn invalid_from(&self, device: u64) -> SimTime {
+        let expiry = self.devices[device as usize].cert.expiry;
+        self.revoked.get(&device).map_or(expiry, |&r| r.min(expiry))
+    }
+
+    /// The device holds a new certificate (issued at `issued`) from `at`.
+    fn issue(&mut self, device: u64, at: SimTime, issued: SimTime) -> Result<(), RunError> {
+        let p = self.plan_index(device);
         let old = self.devices[device as usize];
-        if self.check_invariants && at < old.cert.issued {
+        if self.check_invariants && (issued < old.cert.issued || at < issued) {
+            let calendar = self.scenario.calendar();
             return Err(RunError::Invariant {
                 device,
-                at: self.scenario.calendar().format(at),
+                at: calendar.format(at),
                 what: format!(
-                    "new certificate issued before the current one ({})",
-                    self.scenario.calendar().format(old.cert.issued)
+                    "new certificate (issued {}) overlaps or precedes the current one (issued {})",
+                    calendar.format(issued),
+                    calendar.format(old.cert.issued)
                 ),
             });
         }
+        let invalid_from = self.invalid_from(device);
+        let revoked_at = self.revoked.remove(&device);
+        let horizon = self.horizon;
+        let forget_after = self.plans[p].forget_after();
         let counters = &mut self.counters[p];
         counters.renewals += 1;
-        if at > old.cert.expiry {
+        if at > invalid_from && invalid_from < horizon {
             // The device went without a valid certificate for a while.
-            let from = old.cert.expiry.max(SimTime::ZERO);
-            let to = at.min(self.horizon);
-            if from < self.horizon {
+            let from = invalid_from.max(SimTime::ZERO);
+            let to = at.min(horizon);
+            counters.expired_time = counters.expired_time + to.since(from);
+            counters.mark_invalid(from.day(), Some(to.day()));
+            if old.cert.expiry < at {
                 counters.devices_expired += u64::from(!old.expired_ever);
-                counters.expired_time = counters.expired_time + to.since(from);
-                counters.mark_invalid(from.day(), Some(to.day()));
+            }
+            if revoked_at.is_some_and(|r| r < at) {
+                counters.revoked_unreplaced += 1;
+            }
+            if forget_after.is_some_and(|f| at >= old.cert.expiry + f) {
+                counters.records_deleted += 1;
             }
         }
+        let plan = &self.plans[p];
         let d = &mut self.devices[device as usize];
-        d.expired_ever |= at > old.cert.expiry && old.cert.expiry < self.horizon;
-        d.cert = plan.new_certificate(at);
+        d.expired_ever |= old.cert.expiry < at && old.cert.expiry < horizon;
+        d.cert = plan.new_certificate(issued);
         d.recovering = false;
+        d.forced = false;
         let next = self.plan_next(device, at);
-        self.schedule(device, at, next);
+        self.push(device, at, next);
         Ok(())
+    }
+
+    /// A template bump or mass revocation reaches the fleet.
+    fn on_fleet_event(&mut self, index: usize, now: SimTime) {
+        let event = &self.scenario.events[index];
+        let streams = Streams::new(self.scenario.seed);
+        for p in 0..self.plans.len() {
+            if !event.applies_to(&self.plans[p].spec.name) {
+                continue;
+            }
+            let (first, count) = (self.plans[p].first, self.plans[p].count);
+            for device in first..first + count {
+                let force = match *event {
+                    ScheduledEvent::TemplateBump { .. } => true,
+                    ScheduledEvent::MassRevocation {
+                        share, deadline, ..
+                    } => {
+                        let chosen =
+                            streams.unit(device, purpose::REVOCATION, index as u64) < share;
+                        if !chosen || self.devices[device as usize].cert.issued >= now {
+                            continue;
+                        }
+                        let revoke_at = now + deadline;
+                        let current = self.revoked.get(&device).copied().unwrap_or(SimTime::MAX);
+                        self.revoked.insert(device, current.min(revoke_at));
+                        // Only ARI clients learn of it before their normal renewal.
+                        self.plans[p].is_ari()
+                    }
+                    _ => false,
+                };
+                if force {
+                    self.force_renewal(device, now);
+                }
+            }
+        }
+    }
+
+    /// The device should renew at its next trigger, whatever its window.
+    fn force_renewal(&mut self, device: u64, now: SimTime) {
+        let d = &mut self.devices[device as usize];
+        d.forced = true;
+        if self.in_flight.contains_key(&device) {
+            // A request is under way; its outcome reschedules the device.
+            return;
+        }
+        d.generation = d.generation.wrapping_add(1);
+        let next = self.plan_next(device, now);
+        self.push(device, now, next);
     }
 
     /// Closes the books at the horizon.
     fn finish(mut self, events: u64) -> RunResult {
         let horizon = self.horizon;
+        let revoked = &self.revoked;
+        let devices = &self.devices;
         let per_cohort: Vec<CohortCounters> = self
             .plans
             .par_iter()
             .map(|plan| {
-                let devices =
-                    &self.devices[plan.first as usize..(plan.first + plan.count) as usize];
                 let mut end = CohortCounters::default();
-                for d in devices {
+                for (i, d) in devices[plan.first as usize..(plan.first + plan.count) as usize]
+                    .iter()
+                    .enumerate()
+                {
+                    let id = plan.first + i as u64;
+                    let revoked_at = revoked.get(&id).copied();
+                    let invalid_from = revoked_at.map_or(d.cert.expiry, |r| r.min(d.cert.expiry));
+                    if invalid_from >= horizon {
+                        continue;
+                    }
+                    let from = invalid_from.max(SimTime::ZERO);
+                    end.invalid_at_end += 1;
+                    end.expired_time = end.expired_time + horizon.since(from);
+                    end.mark_invalid(from.day(), None);
                     if d.cert.expiry < horizon {
-                        let from = d.cert.expiry.max(SimTime::ZERO);
-                        end.invalid_at_end += 1;
                         end.devices_expired += u64::from(!d.expired_ever);
-                        end.expired_time = end.expired_time + horizon.since(from);
-                        end.mark_invalid(from.day(), None);
                         if plan.is_stranded_at(d, horizon) {
                             end.stranded_at_end += 1;
                         }
+                        if plan
+                            .forget_after()
+                            .is_some_and(|f| horizon >= d.cert.expiry + f)
+                        {
+                            end.records_deleted += 1;
+                        }
+                    }
+                    if revoked_at.is_some_and(|r| r < horizon) {
+                        end.revoked_unreplaced += 1;
                     }
                 }
                 end
@@ -405,22 +694,62 @@ impl<'s> Simulation<'s> {
         for (counters, end) in self.counters.iter_mut().zip(&per_cohort) {
             counters.add(end);
         }
-        self.ca_metrics.minutes.equalise();
-        if self.check_invariants {
-            let c = self.ca_metrics.counts;
-            assert_eq!(
-                c.arrivals,
-                c.ended(),
-                "every CA request must end exactly once: {c:?}"
-            );
+        for m in &mut self.stage_metrics {
+            m.minutes.equalise();
         }
+        if self.check_invariants {
+            for m in &self.stage_metrics {
+                let c = m.counts;
+                assert_eq!(
+                    c.arrivals,
+                    c.ended(),
+                    "every request must end exactly once at each stage: {c:?}"
+                );
+            }
+        }
+        let mut metrics = std::mem::take(&mut self.stage_metrics).into_iter();
+        let ca = metrics.next().expect("the CA is stage 0");
+        let stages = self
+            .scenario
+            .stages
+            .iter()
+            .zip(metrics)
+            .map(|((name, config), metrics)| StageResult {
+                name: name.clone(),
+                workers: config.workers,
+                metrics,
+            })
+            .collect();
         RunResult {
             scenario: self.scenario.clone(),
             cohorts: self.counters,
-            ca_workers: self.ca.workers(),
-            ca: self.ca_metrics,
+            ca_workers: self.stages[0].workers(),
+            ca,
+            stages,
             events,
             wall_time: std::time::Duration::ZERO,
         }
     }
+}
+
+/// The event for a device's next step.
+fn scheduled(device: u64, generation: u16, next: Next) -> Option<Scheduled> {
+    match next {
+        Next::Try(at) => Some(Scheduled {
+            at,
+            key: event_key(Kind::Try, generation, device),
+        }),
+        Next::Recover(at) => Some(Scheduled {
+            at,
+            key: event_key(Kind::Recover, generation, device),
+        }),
+        Next::Nothing => None,
+    }
+}
+
+/// FNV-1a: a stable hash of a stage name for its random stream family.
+fn hash_name(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
