@@ -6,13 +6,15 @@
 //!   server's eligibility policy, the CA (MODEL.md §3–6);
 //! - [`metrics`]: counters and time series collected during a run;
 //! - [`simulation`]: the event loop tying model and metrics together;
-//! - [`scenario`]: TOML scenario files, units, validation, clear errors;
+//! - [`presets`]: the real renewal systems as data over the model;
+//! - [`scenario`]: TOML scenario files, presets expanded, validation, clear errors;
 //! - [`report`]: `summary.json`, CSV time series, the printed summary;
 //! - the `certfleet` binary (`cli`): commands, progress, output folders.
 
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod presets;
 pub mod report;
 pub mod scenario;
 pub mod simulation;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::SimTime;
 use crate::metrics::stats::{peak_window, wilson_interval};
-use crate::metrics::CohortCounters;
+use crate::metrics::{CaMetrics, CohortCounters};
 use crate::model::Scenario;
 use crate::simulation::RunResult;
 
@@ -25,6 +25,9 @@ pub struct Summary {
     pub totals: CohortSummary,
     pub cohorts: IndexMap<String, CohortSummary>,
     pub ca: CaSummary,
+    /// Stages before the CA (proxy, NDES, connector), by name.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub stages: IndexMap<String, CaSummary>,
     /// Events the engine processed (deterministic; wall time is not here).
     pub events: u64,
 }
@@ -48,6 +51,9 @@ pub struct CohortSummary {
     pub ca_timed_out: u64,
     pub ca_failed_outage: u64,
     pub manual_recoveries: u64,
+    pub challenge_expired: u64,
+    pub revoked_unreplaced: u64,
+    pub records_deleted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +71,8 @@ pub struct CaSummary {
     pub refused: u64,
     pub timed_out: u64,
     pub failed_outage: u64,
+    /// Rejected because the SCEP challenge had expired (stages that validate it).
+    pub challenge_expired: u64,
     pub peak_minute: Peak,
     /// The busiest 60 consecutive minutes.
     pub peak_hour: Peak,
@@ -98,6 +106,9 @@ impl CohortSummary {
             ca_timed_out: c.ca_timed_out,
             ca_failed_outage: c.ca_failed_outage,
             manual_recoveries: c.manual_recoveries,
+            challenge_expired: c.challenge_expired,
+            revoked_unreplaced: c.revoked_unreplaced,
+            records_deleted: c.records_deleted,
         }
     }
 }
@@ -116,23 +127,11 @@ impl Summary {
             totals.add(counters);
             cohorts.insert(spec.name.clone(), CohortSummary::from_counters(counters));
         }
-        let ca = &result.ca;
-        let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
-        let arrivals =
-            &ca.minutes.arrivals[..ca.minutes.arrivals.len().min(minutes_in_horizon + 1)];
-        let (peak_m_at, peak_m) = peak_window(arrivals, 1);
-        let (peak_h_at, peak_h) = peak_window(arrivals, 60);
-        let minute_start = |m: usize| calendar.format(SimTime(m as i64 * MS_PER_MINUTE));
-        let mean = ca.counts.arrivals as f64 / minutes_in_horizon as f64;
-        let pct = |q: f64| {
-            if ca.waits.is_empty() {
-                0.0
-            } else {
-                ca.waits.value_at_quantile(q) as f64 / 1000.0
-            }
-        };
-        let started = ca.waits.len();
-        let capacity_ms = result.ca_workers.max(1) as f64 * s.horizon.ms() as f64;
+        let stages = result
+            .stages
+            .iter()
+            .map(|st| (st.name.clone(), CaSummary::new(&st.metrics, st.workers, s)))
+            .collect();
         Summary {
             format: FORMAT,
             scenario: s.name.clone(),
@@ -143,40 +142,65 @@ impl Summary {
             parameters: s.clone(),
             totals: CohortSummary::from_counters(&totals),
             cohorts,
-            ca: CaSummary {
-                workers: result.ca_workers,
-                arrivals: ca.counts.arrivals,
-                served: ca.counts.served,
-                refused: ca.counts.refused,
-                timed_out: ca.counts.timed_out,
-                failed_outage: ca.counts.failed_outage,
-                peak_minute: Peak {
-                    at: minute_start(peak_m_at),
-                    arrivals: peak_m,
-                },
-                peak_hour: Peak {
-                    at: minute_start(peak_h_at),
-                    arrivals: peak_h,
-                },
-                mean_arrivals_per_minute: round6(mean),
-                peak_to_mean: if mean > 0.0 {
-                    round6(peak_m as f64 / mean)
-                } else {
-                    0.0
-                },
-                wait_mean_s: if started > 0 {
-                    round6(ca.wait_total.as_secs_f64() / started as f64)
-                } else {
-                    0.0
-                },
-                wait_p50_s: pct(0.50),
-                wait_p95_s: pct(0.95),
-                wait_p99_s: pct(0.99),
-                max_queue: ca.max_queue as u64,
-                utilisation: round6(ca.busy.ms() as f64 / capacity_ms),
-                abandoned_work_s: round6(ca.abandoned_work.as_secs_f64()),
-            },
+            ca: CaSummary::new(&result.ca, result.ca_workers, s),
+            stages,
             events: result.events,
+        }
+    }
+}
+
+impl CaSummary {
+    /// The headline numbers of one stage over the scenario's horizon.
+    pub fn new(m: &CaMetrics, workers: u32, s: &Scenario) -> Self {
+        let calendar = s.calendar();
+        let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
+        let arrivals = &m.minutes.arrivals[..m.minutes.arrivals.len().min(minutes_in_horizon + 1)];
+        let (peak_m_at, peak_m) = peak_window(arrivals, 1);
+        let (peak_h_at, peak_h) = peak_window(arrivals, 60);
+        let minute_start = |i: usize| calendar.format(SimTime(i as i64 * MS_PER_MINUTE));
+        let mean = m.counts.arrivals as f64 / minutes_in_horizon as f64;
+        let pct = |q: f64| {
+            if m.waits.is_empty() {
+                0.0
+            } else {
+                m.waits.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
+        let started = m.waits.len();
+        let capacity_ms = workers.max(1) as f64 * s.horizon.ms() as f64;
+        CaSummary {
+            workers,
+            arrivals: m.counts.arrivals,
+            served: m.counts.served,
+            refused: m.counts.refused,
+            timed_out: m.counts.timed_out,
+            failed_outage: m.counts.failed_outage,
+            challenge_expired: m.counts.challenge_expired,
+            peak_minute: Peak {
+                at: minute_start(peak_m_at),
+                arrivals: peak_m,
+            },
+            peak_hour: Peak {
+                at: minute_start(peak_h_at),
+                arrivals: peak_h,
+            },
+            mean_arrivals_per_minute: round6(mean),
+            peak_to_mean: if mean > 0.0 {
+                round6(peak_m as f64 / mean)
+            } else {
+                0.0
+            },
+            wait_mean_s: if started > 0 {
+                round6(m.wait_total.as_secs_f64() / started as f64)
+            } else {
+                0.0
+            },
+            wait_p50_s: pct(0.50),
+            wait_p95_s: pct(0.95),
+            wait_p99_s: pct(0.99),
+            max_queue: m.max_queue as u64,
+            utilisation: round6(m.busy.ms() as f64 / capacity_ms),
+            abandoned_work_s: round6(m.abandoned_work.as_secs_f64()),
         }
     }
 }

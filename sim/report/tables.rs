@@ -50,7 +50,7 @@ pub fn write_timeseries(result: &RunResult, w: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-pub const COHORT_COLUMNS: [&str; 17] = [
+pub const COHORT_COLUMNS: [&str; 20] = [
     "cohort",
     "devices",
     "expiry_rate",
@@ -68,6 +68,9 @@ pub const COHORT_COLUMNS: [&str; 17] = [
     "ca_timed_out",
     "ca_failed_outage",
     "manual_recoveries",
+    "challenge_expired",
+    "revoked_unreplaced",
+    "records_deleted",
 ];
 
 fn cohort_row(name: &str, c: &CohortSummary) -> Vec<String> {
@@ -89,6 +92,9 @@ fn cohort_row(name: &str, c: &CohortSummary) -> Vec<String> {
         c.ca_timed_out.to_string(),
         c.ca_failed_outage.to_string(),
         c.manual_recoveries.to_string(),
+        c.challenge_expired.to_string(),
+        c.revoked_unreplaced.to_string(),
+        c.records_deleted.to_string(),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod error;
 pub mod locate;
+pub mod resolve;
 mod validate;
 
 use std::path::Path;
@@ -33,10 +34,18 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
 }
 
 /// Parses and validates scenario text; `path` names it in messages.
+///
+/// The text is read as a TOML document, presets are expanded into it
+/// (`resolve`), and the result is deserialized into the model. Errors from
+/// the last step carry the key path of the failing value, which is mapped
+/// back to its line and column in the text.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let map = SourceMap::new(text);
-    let scenario: Scenario = toml::from_str(text)
+    let mut doc: toml::Table = toml::from_str(text)
         .map_err(|e| ScenarioErrors(vec![from_toml_error(&e, text, &map, path)]))?;
+    resolve::expand_presets(&mut doc).map_err(|p| ScenarioErrors(vec![located(p, &map, path)]))?;
+    let scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(doc))
+        .map_err(|e| ScenarioErrors(vec![from_path_error(&e, &map, path)]))?;
     let problems = validate(&scenario);
     if problems.is_empty() {
         Ok(scenario)
@@ -44,18 +53,54 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
         Err(ScenarioErrors(
             problems
                 .into_iter()
-                .map(|p| ScenarioError {
-                    file: path.to_path_buf(),
-                    position: map.position_of(&p.path),
-                    key: Some(p.path),
-                    message: p.message,
-                    hint: p.hint,
-                })
+                .map(|p| located(p, &map, path))
                 .collect(),
         ))
     }
 }
 
+/// A problem found at a key path, placed in the file.
+fn located(p: Problem, map: &SourceMap, path: &Path) -> ScenarioError {
+    ScenarioError {
+        file: path.to_path_buf(),
+        position: map.position_of(&p.path),
+        key: Some(p.path),
+        message: p.message,
+        hint: p.hint,
+    }
+}
+
+/// A value that did not deserialize: its key path, mapped to the file.
+fn from_path_error(
+    e: &serde_path_to_error::Error<toml::de::Error>,
+    map: &SourceMap,
+    path: &Path,
+) -> ScenarioError {
+    let message = e.inner().message().trim().to_string();
+    let mut key = e.path().to_string().replace(".[", "[");
+    if key == "." || key == "?" {
+        key.clear();
+    }
+    // For an unknown key the path names its table; point at the key itself.
+    if let Some(unknown) = unknown_name(&message) {
+        if !key.ends_with(unknown) {
+            key = if key.is_empty() {
+                unknown.to_string()
+            } else {
+                format!("{key}.{unknown}")
+            };
+        }
+    }
+    ScenarioError {
+        file: path.to_path_buf(),
+        position: map.position_of(&key),
+        key: (!key.is_empty()).then_some(key),
+        hint: hint_for(&message),
+        message,
+    }
+}
+
+/// A TOML syntax error, located by its span.
 fn from_toml_error(e: &toml::de::Error, text: &str, map: &SourceMap, path: &Path) -> ScenarioError {
     let offset = e.span().map(|s| s.start);
     let message = e.message().trim().to_string();
