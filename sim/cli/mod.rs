@@ -1,5 +1,6 @@
 //! Commands, their arguments and exit codes.
 
+mod explain;
 mod progress;
 mod run;
 
@@ -38,6 +39,16 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// List the presets for real renewal systems, or show one in full (what it sets and why).
+    Presets {
+        /// A preset's name, e.g. intune-mdm, to print everything it sets with sources.
+        name: Option<String>,
+    },
+    /// Print the fully resolved scenario: presets expanded, defaults filled in (TOML).
+    Explain {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -45,5 +56,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { scenario } => run::check(&scenario),
+        Command::Presets { name } => explain::presets(name.as_deref()),
+        Command::Explain { scenario } => explain::explain(&scenario),
     }
 }
