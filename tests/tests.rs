@@ -4,4 +4,6 @@ mod common;
 
 mod closed_forms;
 mod determinism;
+mod events;
+mod presets;
 mod timelines;
