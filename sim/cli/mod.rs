@@ -3,7 +3,6 @@
 mod progress;
 mod run;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -33,17 +32,14 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, cohorts.csv).
     Run(run::RunArgs),
-    /// Check a scenario file without running it: errors with line and column, or its size.
-    Check {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-    },
+    /// Check a scenario file without running it: errors with line and column, or its size and memory estimate.
+    Check(run::CheckArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Check { scenario } => run::check(&scenario),
+        Command::Check(args) => run::check(&args),
     }
 }

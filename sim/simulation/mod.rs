@@ -8,6 +8,7 @@
 //! go by (event kind, device id).
 
 mod device;
+mod invariants;
 
 use std::time::Instant;
 
@@ -54,9 +55,14 @@ pub struct RunResult {
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("invariant violated at {at} for device {device}: {what}")]
+    /// A bug in certfleet, caught by a runtime check: the device (if one
+    /// is involved), the simulated time, what went wrong.
+    #[error(
+        "invariant violated at simulated {at}{}: {what}",
+        device.map(|d| format!(" for device {d}")).unwrap_or_default()
+    )]
     Invariant {
-        device: u64,
+        device: Option<u64>,
         at: String,
         what: String,
     },
@@ -80,6 +86,25 @@ pub struct Simulation<'s> {
     counters: Vec<CohortCounters>,
     horizon: SimTime,
     check_invariants: bool,
+    /// With invariant checks: when each device's last CA request was
+    /// answered (a device has at most one request in flight).
+    answered: Vec<SimTime>,
+    /// With invariant checks: the time of the last event processed.
+    last_event: SimTime,
+}
+
+/// How many minutes the CA's per-minute series may cover: the horizon, the
+/// client timeout (answers to the last requests) and a day of margin for
+/// answers that come late without a timeout.
+pub fn series_minutes(scenario: &Scenario) -> usize {
+    use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
+    let timeout = scenario.ca.timeout.map_or(0, |t| t.ms());
+    let ms = scenario
+        .horizon
+        .ms()
+        .saturating_add(timeout)
+        .saturating_add(MS_PER_DAY);
+    usize::try_from(ms / MS_PER_MINUTE + 1).unwrap_or(usize::MAX)
 }
 
 const KIND_TRY: u64 = 0;
@@ -124,7 +149,7 @@ impl<'s> Simulation<'s> {
         let result = match &pool {
             Some(pool) => pool.install(|| sim.finish(events)),
             None => sim.finish(events),
-        };
+        }?;
         Ok(RunResult {
             wall_time: started.elapsed(),
             ..result
@@ -197,6 +222,8 @@ impl<'s> Simulation<'s> {
         }
         let ca = CaStage::new(scenario.ca.clone(), streams, outages, degraded);
         let minutes = (scenario.horizon.ms() / crate::engine::time::MS_PER_MINUTE + 1) as usize;
+        let mut ca_metrics = CaMetrics::new(minutes);
+        ca_metrics.minutes.limit = Some(series_minutes(scenario));
         let counters = scenario
             .cohorts
             .iter()
@@ -212,11 +239,21 @@ impl<'s> Simulation<'s> {
             cursors,
             queue: EventQueue::from_events(initial),
             ca,
-            ca_metrics: CaMetrics::new(minutes),
+            ca_metrics,
             counters,
             horizon,
             check_invariants,
+            last_event: SimTime(i64::MIN),
+            answered: if check_invariants {
+                vec![SimTime(i64::MIN); first as usize]
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    fn violation(&self, device: Option<u64>, at: SimTime, what: impl Into<String>) -> RunError {
+        invariants::violation(device, self.scenario.calendar().format(at), what)
     }
 
     fn event_loop(
@@ -230,6 +267,19 @@ impl<'s> Simulation<'s> {
                 break;
             }
             let device = ev.key & ((1 << 48) - 1);
+            if self.check_invariants {
+                if ev.at < self.last_event {
+                    return Err(self.violation(
+                        Some(device),
+                        ev.at,
+                        format!(
+                            "time went backwards: event after one at {}",
+                            self.scenario.calendar().format(self.last_event)
+                        ),
+                    ));
+                }
+                self.last_event = ev.at;
+            }
             match ev.key >> 48 {
                 KIND_TRY => self.on_try(device, ev.at)?,
                 KIND_RECOVER => self.on_recover(device, ev.at)?,
@@ -264,7 +314,21 @@ impl<'s> Simulation<'s> {
         self.devices[device as usize].cohort as usize
     }
 
-    fn schedule(&mut self, device: u64, now: SimTime, next: Next) {
+    fn schedule(&mut self, device: u64, now: SimTime, next: Next) -> Result<(), RunError> {
+        if self.check_invariants {
+            if let Next::Try(at) | Next::Recover(at) = next {
+                if at < now {
+                    return Err(self.violation(
+                        Some(device),
+                        now,
+                        format!(
+                            "next event scheduled into the past, at {}",
+                            self.scenario.calendar().format(at)
+                        ),
+                    ));
+                }
+            }
+        }
         match next {
             Next::Try(at) => self.queue.push(at.max(now), event_key(KIND_TRY, device)),
             Next::Recover(at) => self
@@ -272,6 +336,7 @@ impl<'s> Simulation<'s> {
                 .push(at.max(now), event_key(KIND_RECOVER, device)),
             Next::Nothing => {}
         }
+        Ok(())
     }
 
     /// Asks the device's cohort plan for its next event after `earliest`.
@@ -295,17 +360,42 @@ impl<'s> Simulation<'s> {
         match plan.judge(&state, now) {
             device::Judgement::NotEligible => {
                 self.counters[p].not_eligible += 1;
-                self.after_failure(device, now, now);
+                self.after_failure(device, now, now)?;
             }
             device::Judgement::Expired => {
                 self.counters[p].refused_expired += 1;
                 let mut cursor = plan.cursor(&mut self.cursors, local);
                 let next = plan.strand(local, &mut cursor, &state, now);
                 plan.store_cursor(&mut self.cursors, local, cursor);
-                self.schedule(device, now, next);
+                self.schedule(device, now, next)?;
             }
             device::Judgement::Submit => {
+                if self.check_invariants && now < self.answered[device as usize] {
+                    return Err(self.violation(
+                        Some(device),
+                        now,
+                        format!(
+                            "a second request while the one answered at {} is in flight",
+                            self.scenario
+                                .calendar()
+                                .format(self.answered[device as usize])
+                        ),
+                    ));
+                }
                 let response = self.ca.submit(now, &mut self.ca_metrics);
+                if self.check_invariants {
+                    let c = self.ca_metrics.counts;
+                    if c.arrivals != c.ended() || response.at < now {
+                        return Err(self.violation(
+                            Some(device),
+                            now,
+                            format!(
+                                "CA request not conserved: {response:?} for a request at this time, counts {c:?}"
+                            ),
+                        ));
+                    }
+                    self.answered[device as usize] = response.at;
+                }
                 match response.outcome {
                     Outcome::Served => self.issue(device, response.at)?,
                     failure => {
@@ -315,7 +405,7 @@ impl<'s> Simulation<'s> {
                             Outcome::TimedOut => c.ca_timed_out += 1,
                             _ => c.ca_failed_outage += 1,
                         }
-                        self.after_failure(device, now, response.at);
+                        self.after_failure(device, now, response.at)?;
                     }
                 }
             }
@@ -332,13 +422,18 @@ impl<'s> Simulation<'s> {
     }
 
     /// A failed try: the retry gate holds the next one back.
-    fn after_failure(&mut self, device: u64, tried_at: SimTime, answered_at: SimTime) {
+    fn after_failure(
+        &mut self,
+        device: u64,
+        tried_at: SimTime,
+        answered_at: SimTime,
+    ) -> Result<(), RunError> {
         let retry = self.plans[self.plan_of(device)].retry_interval();
         let earliest = answered_at
             .max(tried_at + retry)
             .max(tried_at + SimDuration(1));
         let next = self.plan_next(device, earliest);
-        self.schedule(device, tried_at, next);
+        self.schedule(device, tried_at, next)
     }
 
     /// A new certificate is issued to the device at `at`.
@@ -347,14 +442,14 @@ impl<'s> Simulation<'s> {
         let plan = &self.plans[p];
         let old = self.devices[device as usize];
         if self.check_invariants && at < old.cert.issued {
-            return Err(RunError::Invariant {
-                device,
-                at: self.scenario.calendar().format(at),
-                what: format!(
-                    "new certificate issued before the current one ({})",
+            return Err(self.violation(
+                Some(device),
+                at,
+                format!(
+                    "new certificate overlaps the current one, issued later at {}",
                     self.scenario.calendar().format(old.cert.issued)
                 ),
-            });
+            ));
         }
         let counters = &mut self.counters[p];
         counters.renewals += 1;
@@ -373,12 +468,11 @@ impl<'s> Simulation<'s> {
         d.cert = plan.new_certificate(at);
         d.recovering = false;
         let next = self.plan_next(device, at);
-        self.schedule(device, at, next);
-        Ok(())
+        self.schedule(device, at, next)
     }
 
     /// Closes the books at the horizon.
-    fn finish(mut self, events: u64) -> RunResult {
+    fn finish(mut self, events: u64) -> Result<RunResult, RunError> {
         let horizon = self.horizon;
         let per_cohort: Vec<CohortCounters> = self
             .plans
@@ -407,20 +501,20 @@ impl<'s> Simulation<'s> {
         }
         self.ca_metrics.minutes.equalise();
         if self.check_invariants {
-            let c = self.ca_metrics.counts;
-            assert_eq!(
-                c.arrivals,
-                c.ended(),
-                "every CA request must end exactly once: {c:?}"
-            );
+            invariants::check_totals(
+                self.scenario,
+                &self.counters,
+                &self.ca_metrics,
+                &self.scenario.calendar().format(horizon),
+            )?;
         }
-        RunResult {
+        Ok(RunResult {
             scenario: self.scenario.clone(),
             cohorts: self.counters,
             ca_workers: self.ca.workers(),
             ca: self.ca_metrics,
             events,
             wall_time: std::time::Duration::ZERO,
-        }
+        })
     }
 }
