@@ -197,7 +197,7 @@ client = "acme-certbot"
     assert_eq!(minutes.iter().map(|&(_, k)| k as usize).sum::<usize>(), 500);
     assert!(minutes
         .iter()
-        .all(|&(m, _)| m >= 60 * DAY && m <= 60 * DAY + 24 * HOUR + 8));
+        .all(|&(m, _)| (60 * DAY..=60 * DAY + 24 * HOUR + 8).contains(&m)));
     // And the legacy variant waits until 30 days before expiry.
     let s = scenario(&one_device(
         "90d",

@@ -4,6 +4,9 @@ mod common;
 
 mod closed_forms;
 mod determinism;
+mod errors;
 mod events;
+mod fuzz;
+mod outputs;
 mod presets;
 mod timelines;

@@ -34,11 +34,8 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, cohorts.csv).
     Run(run::RunArgs),
-    /// Check a scenario file without running it: errors with line and column, or its size.
-    Check {
-        /// The scenario file (TOML).
-        scenario: PathBuf,
-    },
+    /// Check a scenario file without running it: errors with line and column, or its size and memory estimate.
+    Check(run::CheckArgs),
     /// List the presets for real renewal systems, or show one in full (what it sets and why).
     Presets {
         /// A preset's name, e.g. intune-mdm, to print everything it sets with sources.
@@ -55,7 +52,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Check { scenario } => run::check(&scenario),
+        Command::Check(args) => run::check(&args),
         Command::Presets { name } => explain::presets(name.as_deref()),
         Command::Explain { scenario } => explain::explain(&scenario),
     }

@@ -9,7 +9,7 @@ use clap::Args;
 
 use certfleet::model::Scenario;
 use certfleet::report;
-use certfleet::scenario;
+use certfleet::scenario::{self, MemoryLimit};
 use certfleet::simulation::{RunError, RunOptions, Simulation};
 
 use super::{progress, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED};
@@ -33,32 +33,117 @@ pub struct RunArgs {
     /// No progress bar and no printed summary; errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Check runtime invariants (request conservation, time order, certificate order) in a release build.
+    /// Check runtime invariants (request conservation, time order, one certificate at a time, counts never negative) in a release build; always on in debug builds.
     #[arg(long)]
     pub check_invariants: bool,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
+}
+
+#[derive(Args)]
+pub struct MemoryArgs {
+    /// Refuse runs estimated to need more memory than SIZE (e.g. 40GiB, 512MiB) [default: half of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+    /// Run whatever the memory estimate says.
+    #[arg(long, conflicts_with = "max_memory")]
+    pub no_memory_limit: bool,
+}
+
+impl MemoryArgs {
+    fn limit(&self) -> MemoryLimit {
+        match (self.max_memory, self.no_memory_limit) {
+            (_, true) => MemoryLimit::none(),
+            (Some(bytes), false) => MemoryLimit::given(bytes),
+            (None, false) => MemoryLimit::default_for_machine(),
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    scenario::memory::parse_bytes(text)
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Check the scenario as `run --scale F` would run it.
+    #[arg(long, value_name = "F")]
+    pub scale: Option<f64>,
+    /// Include the memory of runtime invariant checks in the estimate.
+    #[arg(long)]
+    pub check_invariants: bool,
+    #[command(flatten)]
+    pub memory: MemoryArgs,
 }
 
 fn load(path: &Path) -> Result<Scenario, ExitCode> {
-    scenario::load(path).map_err(|errors| {
-        eprintln!("error: invalid scenario\n{errors}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    })
+    scenario::load(path).map_err(bad_input)
 }
 
-pub fn check(path: &Path) -> ExitCode {
-    match load(path) {
-        Ok(s) => {
-            println!(
-                "{}: ok — {} devices in {} cohorts over {}, seed {}",
-                path.display(),
-                s.total_devices(),
-                s.cohorts.len(),
-                s.horizon,
-                s.seed
-            );
-            ExitCode::SUCCESS
+fn bad_input(errors: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: invalid scenario\n{errors}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Applies `--scale`, refusing values that are not a positive number.
+fn scaled(scenario: Scenario, scale: Option<f64>) -> Result<Scenario, ExitCode> {
+    match scale {
+        None => Ok(scenario),
+        Some(f) if f.is_finite() && f > 0.0 => Ok(scenario.scaled(f)),
+        Some(f) => {
+            eprintln!("error: --scale must be a number above 0, got {f}\n  hint: --scale 0.01 runs at 1 % of the fleet");
+            Err(ExitCode::from(EXIT_BAD_INPUT))
         }
-        Err(code) => code,
+    }
+}
+
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let path = &args.scenario;
+    let s = match load(path).and_then(|s| scaled(s, args.scale)) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let limit = args.memory.limit();
+    let estimate = match scenario::check_memory(path, &s, args.check_invariants, &limit) {
+        Ok(e) => e,
+        Err(errors) => return bad_input(errors),
+    };
+    println!(
+        "{}: ok — {} devices in {} cohorts over {}, seed {}",
+        path.display(),
+        s.total_devices(),
+        s.cohorts.len(),
+        s.horizon,
+        s.seed
+    );
+    for c in &s.cohorts {
+        let schedule = toml_name(&c.power);
+        println!(
+            "  cohort {:?}: {} devices, {schedule} schedule, lifetime {}",
+            c.name, c.count, c.lifetime
+        );
+    }
+    println!(
+        "  start {}, CA {} workers, {} scheduled events",
+        s.start,
+        s.ca.workers,
+        s.events.len()
+    );
+    println!("  memory: {estimate}; limit {limit}");
+    ExitCode::SUCCESS
+}
+
+/// The schedule's name as written in scenarios.
+fn toml_name(power: &certfleet::model::power::PowerSchedule) -> &'static str {
+    use certfleet::model::power::PowerSchedule as P;
+    match power {
+        P::AlwaysOn => "always_on",
+        P::Office(_) => "office",
+        P::Laptop(_) => "laptop",
+        P::OnOff(_) => "on_off",
+        P::RandomSlots(_) => "random_slots",
     }
 }
 
@@ -70,12 +155,18 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    if let Some(f) = args.scale {
-        if !(f.is_finite() && f > 0.0) {
-            eprintln!("error: --scale must be a number above 0, got {f}\n  hint: --scale 0.01 runs at 1 % of the fleet");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-        scenario = scenario.scaled(f);
+    scenario = match scaled(scenario, args.scale) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let check_invariants = args.check_invariants || cfg!(debug_assertions);
+    if let Err(errors) = scenario::check_memory(
+        &args.scenario,
+        &scenario,
+        check_invariants,
+        &args.memory.limit(),
+    ) {
+        return bad_input(errors);
     }
     if args.threads == Some(0) {
         eprintln!("error: --threads must be at least 1\n  hint: leave it out to use every core");

@@ -39,7 +39,7 @@ impl SimTime {
         self.0.div_euclid(MS_PER_DAY)
     }
     pub fn since(self, earlier: SimTime) -> SimDuration {
-        SimDuration(self.0 - earlier.0)
+        SimDuration(self.0.saturating_sub(earlier.0))
     }
 }
 
@@ -101,13 +101,15 @@ impl AddAssign<SimDuration> for SimTime {
 impl Add for SimDuration {
     type Output = SimDuration;
     fn add(self, d: SimDuration) -> SimDuration {
-        SimDuration(self.0 + d.0)
+        // Saturating: sums of durations over a fleet (time without a valid
+        // certificate, CA busy time) must not overflow into nonsense.
+        SimDuration(self.0.saturating_add(d.0))
     }
 }
 impl Sub for SimDuration {
     type Output = SimDuration;
     fn sub(self, d: SimDuration) -> SimDuration {
-        SimDuration(self.0 - d.0)
+        SimDuration(self.0.saturating_sub(d.0))
     }
 }
 

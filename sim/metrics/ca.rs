@@ -35,6 +35,13 @@ pub struct MinuteSeries {
     /// Requests joining and leaving the queue in each minute.
     pub queue_in: Vec<u32>,
     pub queue_out: Vec<u32>,
+    /// The series grows up to this many minutes (`None`: without bound).
+    /// CA answers can come long after the horizon (a deep queue, a slow
+    /// CA); past the limit they still count in [`CaCounts`] but get no
+    /// minute, so that one absurd service time cannot allocate gigabytes.
+    pub limit: Option<usize>,
+    /// Entries that fell past `limit`.
+    pub beyond_limit: u64,
 }
 
 impl MinuteSeries {
@@ -48,6 +55,8 @@ impl MinuteSeries {
             failed_outage: v(),
             queue_in: v(),
             queue_out: v(),
+            limit: None,
+            beyond_limit: 0,
         }
     }
 
@@ -59,8 +68,12 @@ impl MinuteSeries {
         self.arrivals.is_empty()
     }
 
-    fn bump(column: &mut Vec<u32>, at: SimTime) {
+    fn bump(column: &mut Vec<u32>, limit: Option<usize>, beyond: &mut u64, at: SimTime) {
         let m = at.minute().max(0) as usize;
+        if limit.is_some_and(|l| m >= l) {
+            *beyond += 1;
+            return;
+        }
         if m >= column.len() {
             column.resize(m + 1, 0);
         }
@@ -137,31 +150,31 @@ impl CaMetrics {
 impl CaObserver for CaMetrics {
     fn arrival(&mut self, at: SimTime) {
         self.counts.arrivals += 1;
-        MinuteSeries::bump(&mut self.minutes.arrivals, at);
+        let m = &mut self.minutes;
+        MinuteSeries::bump(&mut m.arrivals, m.limit, &mut m.beyond_limit, at);
     }
 
     fn outcome(&mut self, outcome: Outcome, at: SimTime) {
+        let m = &mut self.minutes;
         let (count, column) = match outcome {
             Outcome::ChallengeExpired => {
                 // Counted, not charted: a SCEP-stage detail.
                 self.counts.challenge_expired += 1;
                 return;
             }
-            Outcome::Served => (&mut self.counts.served, &mut self.minutes.served),
-            Outcome::Refused => (&mut self.counts.refused, &mut self.minutes.refused),
-            Outcome::TimedOut => (&mut self.counts.timed_out, &mut self.minutes.timed_out),
-            Outcome::FailedOutage => (
-                &mut self.counts.failed_outage,
-                &mut self.minutes.failed_outage,
-            ),
+            Outcome::Served => (&mut self.counts.served, &mut m.served),
+            Outcome::Refused => (&mut self.counts.refused, &mut m.refused),
+            Outcome::TimedOut => (&mut self.counts.timed_out, &mut m.timed_out),
+            Outcome::FailedOutage => (&mut self.counts.failed_outage, &mut m.failed_outage),
         };
         *count += 1;
-        MinuteSeries::bump(column, at);
+        MinuteSeries::bump(column, m.limit, &mut m.beyond_limit, at);
     }
 
     fn queued(&mut self, arrived: SimTime, left: SimTime) {
-        MinuteSeries::bump(&mut self.minutes.queue_in, arrived);
-        MinuteSeries::bump(&mut self.minutes.queue_out, left);
+        let m = &mut self.minutes;
+        MinuteSeries::bump(&mut m.queue_in, m.limit, &mut m.beyond_limit, arrived);
+        MinuteSeries::bump(&mut m.queue_out, m.limit, &mut m.beyond_limit, left);
     }
 
     fn started(&mut self, wait: SimDuration) {

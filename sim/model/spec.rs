@@ -84,7 +84,10 @@ impl Scenario {
     }
 
     pub fn total_devices(&self) -> u64 {
-        self.cohorts.iter().map(|c| c.count).sum()
+        // Saturating: counts come from files and may be absurd.
+        self.cohorts
+            .iter()
+            .fold(0u64, |sum, c| sum.saturating_add(c.count))
     }
 
     /// The same scenario with every cohort's count multiplied by `factor`

@@ -139,12 +139,123 @@ impl<'a> SourceMap<'a> {
         best.map(|span| line_col(self.text, span.start))
     }
 
+    /// The parsed document, if the text is valid TOML.
+    pub fn document(&self) -> Option<&Document<&'a str>> {
+        self.doc.as_ref()
+    }
+
+    /// Whether the text is valid TOML (otherwise nothing can be located by path).
+    pub fn is_parsed(&self) -> bool {
+        self.doc.is_some()
+    }
+
+    /// The first key named `name` (in file order) inside the value at
+    /// `path`: its full key path and where it is written.
+    pub fn find_key_under(&self, path: &str, name: &str) -> Option<(String, (usize, usize))> {
+        self.search_under(path, &mut |steps, key, _| {
+            matches!(steps.last(), Some(Step::Key(k)) if k == name) && key.is_some()
+        })
+    }
+
+    /// The first leaf value inside the value at `path` (or that value itself)
+    /// for which `wanted` holds: its key path and where it is written.
+    pub fn find_value_under(
+        &self,
+        path: &str,
+        wanted: &dyn Fn(&Value) -> bool,
+    ) -> Option<(String, (usize, usize))> {
+        self.search_under(path, &mut |_, _, value| value.is_some_and(wanted))
+    }
+
+    fn search_under(&self, path: &str, hit: &mut Hit<'_>) -> Option<(String, (usize, usize))> {
+        let doc = self.doc.as_ref()?;
+        let mut steps = parse_path(path);
+        let mut at = At::Table(doc.as_table());
+        for step in &steps {
+            at = match (at, step) {
+                (At::Table(t), Step::Key(k)) => At::of_item(t.get(k)?),
+                (At::Value(Value::InlineTable(t)), Step::Key(k)) => At::Value(t.get(k)?),
+                (At::Tables(a), Step::Index(i)) => At::Table(a.get(*i)?),
+                (At::Value(Value::Array(a)), Step::Index(i)) => At::Value(a.get(*i)?),
+                _ => return None,
+            };
+        }
+        let (path, span) = search(at, &mut steps, None, hit)?;
+        Some((path, line_col(self.text, span.start)))
+    }
+
     /// The key path of the innermost key whose value contains `offset`.
     pub fn path_at(&self, offset: usize) -> Option<String> {
         let doc = self.doc.as_ref()?;
         let mut steps = Vec::new();
         walk_to(Node::Table(doc.as_table()), offset, &mut steps);
         (!steps.is_empty()).then(|| format_path(&steps))
+    }
+}
+
+/// Whether a place (its key path, key span, value if a value) is wanted.
+type Hit<'h> = dyn FnMut(&[Step], Option<Range<usize>>, Option<&Value>) -> bool + 'h;
+
+/// A place in the document while searching a subtree.
+#[derive(Clone, Copy)]
+enum At<'d> {
+    Table(&'d Table),
+    Tables(&'d ArrayOfTables),
+    Value(&'d Value),
+    None,
+}
+
+impl<'d> At<'d> {
+    fn of_item(item: &'d Item) -> Self {
+        match item {
+            Item::Table(t) => At::Table(t),
+            Item::ArrayOfTables(a) => At::Tables(a),
+            Item::Value(v) => At::Value(v),
+            Item::None => At::None,
+        }
+    }
+}
+
+/// Depth-first, in file order: the first place where `hit` holds, with its
+/// key path and the span of its key (or of its value, in arrays).
+fn search(
+    at: At<'_>,
+    steps: &mut Vec<Step>,
+    key_span: Option<Range<usize>>,
+    hit: &mut Hit<'_>,
+) -> Option<(String, Range<usize>)> {
+    let value = match at {
+        At::Value(v) => Some(v),
+        _ => None,
+    };
+    if hit(steps, key_span.clone(), value) {
+        let span = key_span.or_else(|| value.and_then(Value::span))?;
+        return Some((format_path(steps), span));
+    }
+    let mut visit = |steps: &mut Vec<Step>, step: Step, child: At<'_>, span| {
+        steps.push(step);
+        let found = search(child, steps, span, hit);
+        steps.pop();
+        found
+    };
+    match at {
+        At::Table(t) => t.iter().find_map(|(k, item)| {
+            let span = t.key(k).and_then(|key| key.span());
+            visit(steps, Step::Key(k.to_string()), At::of_item(item), span)
+        }),
+        At::Tables(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| visit(steps, Step::Index(i), At::Table(t), t.span())),
+        At::Value(Value::InlineTable(t)) => t.iter().find_map(|(k, v)| {
+            let span = t.key(k).and_then(|key| key.span());
+            visit(steps, Step::Key(k.to_string()), At::Value(v), span)
+        }),
+        At::Value(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| visit(steps, Step::Index(i), At::Value(v), v.span())),
+        _ => None,
     }
 }
 

@@ -2,14 +2,18 @@
 //! [`Scenario`], validated, and every problem reported with its file,
 //! line:column, key path and a hint.
 
+mod diagnose;
 mod error;
 pub mod locate;
+pub mod memory;
 pub mod resolve;
+mod tags;
 mod validate;
 
 use std::path::Path;
 
 pub use error::{ScenarioError, ScenarioErrors};
+pub use memory::{MemoryEstimate, MemoryLimit};
 pub use validate::{validate, Problem};
 
 use crate::model::Scenario;
@@ -37,25 +41,50 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
 ///
 /// The text is read as a TOML document, presets are expanded into it
 /// (`resolve`), and the result is deserialized into the model. Errors from
-/// the last step carry the key path of the failing value, which is mapped
-/// back to its line and column in the text.
+/// that last step carry the key path of the failing value, which
+/// `diagnose` maps back to the exact key and its line and column.
 pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let map = SourceMap::new(text);
     let mut doc: toml::Table = toml::from_str(text)
-        .map_err(|e| ScenarioErrors(vec![from_toml_error(&e, text, &map, path)]))?;
+        .map_err(|e| ScenarioErrors(vec![diagnose::from_toml_error(&e, text, &map, path)]))?;
     resolve::expand_presets(&mut doc).map_err(|p| ScenarioErrors(vec![located(p, &map, path)]))?;
-    let scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(doc))
-        .map_err(|e| ScenarioErrors(vec![from_path_error(&e, &map, path)]))?;
-    let problems = validate(&scenario);
-    if problems.is_empty() {
+    let scenario: Scenario =
+        serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {
+            let key = e.path().to_string().replace(".[", "[");
+            let key = if key == "." || key == "?" {
+                String::new()
+            } else {
+                key
+            };
+            ScenarioErrors(vec![diagnose::from_path_error(
+                e.inner().message().trim(),
+                &key,
+                &map,
+                path,
+            )])
+        })?;
+    let mut errors: Vec<ScenarioError> = map
+        .document()
+        .map(|doc| tags::stray_keys(doc.as_table()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, span)| ScenarioError {
+            file: path.to_path_buf(),
+            position: Some(line_col(text, span.start)),
+            key: Some(p.path),
+            message: p.message,
+            hint: p.hint,
+        })
+        .collect();
+    errors.extend(
+        validate(&scenario)
+            .into_iter()
+            .map(|p| located(p, &map, path)),
+    );
+    if errors.is_empty() {
         Ok(scenario)
     } else {
-        Err(ScenarioErrors(
-            problems
-                .into_iter()
-                .map(|p| located(p, &map, path))
-                .collect(),
-        ))
+        Err(ScenarioErrors(errors))
     }
 }
 
@@ -70,95 +99,37 @@ fn located(p: Problem, map: &SourceMap, path: &Path) -> ScenarioError {
     }
 }
 
-/// A value that did not deserialize: its key path, mapped to the file.
-fn from_path_error(
-    e: &serde_path_to_error::Error<toml::de::Error>,
-    map: &SourceMap,
+/// Refuses a run whose memory estimate exceeds `limit`, before anything is
+/// allocated. The error names the key that drives the estimate.
+pub fn check_memory(
     path: &Path,
-) -> ScenarioError {
-    let message = e.inner().message().trim().to_string();
-    let mut key = e.path().to_string().replace(".[", "[");
-    if key == "." || key == "?" {
-        key.clear();
-    }
-    // For an unknown key the path names its table; point at the key itself.
-    if let Some(unknown) = unknown_name(&message) {
-        if !key.ends_with(unknown) {
-            key = if key.is_empty() {
-                unknown.to_string()
-            } else {
-                format!("{key}.{unknown}")
-            };
-        }
-    }
-    ScenarioError {
-        file: path.to_path_buf(),
-        position: map.position_of(&key),
-        key: (!key.is_empty()).then_some(key),
-        hint: hint_for(&message),
-        message,
-    }
-}
-
-/// A TOML syntax error, located by its span.
-fn from_toml_error(e: &toml::de::Error, text: &str, map: &SourceMap, path: &Path) -> ScenarioError {
-    let offset = e.span().map(|s| s.start);
-    let message = e.message().trim().to_string();
-    let mut err = ScenarioError::new(path, message.clone());
-    err.position = offset.map(|o| line_col(text, o));
-    err.key = offset.and_then(|o| map.path_at(o));
-    err.hint = hint_for(&message);
-    err
-}
-
-/// Extracts `x` from serde's "unknown field `x`, expected ...".
-fn unknown_name(message: &str) -> Option<&str> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
-    rest.split('`').next()
-}
-
-/// The names serde lists after "expected one of", or "expected `a` or `b`".
-fn expected_names(message: &str) -> Vec<&str> {
-    let Some(i) = message.find("expected") else {
-        return Vec::new();
+    scenario: &Scenario,
+    check_invariants: bool,
+    limit: &MemoryLimit,
+) -> Result<MemoryEstimate, ScenarioErrors> {
+    let estimate = memory::estimate(scenario, check_invariants);
+    let Some(max) = limit.bytes else {
+        return Ok(estimate);
     };
-    message[i..].split('`').skip(1).step_by(2).collect()
-}
-
-/// "did you mean" for unknown keys and variants; otherwise nothing.
-fn hint_for(message: &str) -> Option<String> {
-    let unknown = unknown_name(message)?;
-    let expected = expected_names(message);
-    let best = expected
-        .iter()
-        .map(|cand| (strsim::damerau_levenshtein(unknown, cand), *cand))
-        .filter(|(d, cand)| *d <= 3.max(cand.len() / 3))
-        .min();
-    Some(match best {
-        Some((_, cand)) => format!("did you mean `{cand}`?"),
-        None if expected.is_empty() => {
-            "remove it: it is not part of the scenario format (see README: Scenario format)"
-                .to_string()
-        }
-        None => format!("expected one of: {}", expected.join(", ")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_the_nearest_key() {
-        let msg =
-            "unknown field `renewal_periode`, expected one of `renewal_period`, `retry_interval`";
-        assert_eq!(
-            hint_for(msg).as_deref(),
-            Some("did you mean `renewal_period`?")
-        );
-        let msg = "unknown variant `ofice`, expected one of `always_on`, `office`, `laptop`";
-        assert_eq!(hint_for(msg).as_deref(), Some("did you mean `office`?"));
+    if estimate.total <= max {
+        return Ok(estimate);
     }
+    let key = estimate.largest().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let position = SourceMap::new(&text).position_of(&key);
+    Err(ScenarioErrors(vec![ScenarioError {
+        file: path.to_path_buf(),
+        position,
+        key: Some(key),
+        message: format!(
+            "this run would need about {} of memory, more than the limit of {limit}: {}",
+            memory::Bytes(estimate.total),
+            estimate.breakdown()
+        ),
+        hint: Some(format!(
+            "{} devices over {}: run a share of the fleet with --scale 0.1, shorten the horizon, or raise the limit with --max-memory (or --no-memory-limit)",
+            scenario.total_devices(),
+            scenario.horizon
+        )),
+    }]))
 }

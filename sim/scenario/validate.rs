@@ -2,8 +2,9 @@
 //! each other. Every problem names its key path; the loader turns the path
 //! into a line and column.
 
-use crate::engine::time::MS_PER_MINUTE;
+use crate::engine::time::{MS_PER_MINUTE, MS_PER_SECOND};
 use crate::engine::SimDuration;
+use crate::model::certificate::Enrollment;
 use crate::model::client::{OnExpiry, RenewalRule, Trigger};
 use crate::model::dist::DurationDist;
 use crate::model::events::ScheduledEvent;
@@ -23,11 +24,15 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn push(&mut self, path: impl Into<String>, message: impl Into<String>, hint: Option<&str>) {
-        self.0.push(Problem {
+        let problem = Problem {
             path: path.into(),
             message: message.into(),
             hint: hint.map(str::to_string),
-        });
+        };
+        // The shared [server] policy is checked once per cohort.
+        if !self.0.contains(&problem) {
+            self.0.push(problem);
+        }
     }
 
     fn probability(&mut self, path: String, p: f64) {
@@ -52,10 +57,32 @@ impl Problems {
 
     fn dist(&mut self, path: String, d: &DurationDist) {
         for (field, message) in d.problems() {
-            self.push(format!("{path}.{field}"), message, None);
+            let hint = match field {
+                "max" => "max must be at least min, e.g. { dist = \"uniform\", min = \"30d\", max = \"240d\" }",
+                _ => "a positive finite number, e.g. 0.8",
+            };
+            self.push(format!("{path}.{field}"), message, Some(hint));
         }
     }
 }
+
+/// At least `min` long (below it the model does not resolve the behaviour,
+/// and a run would spend its time on nothing).
+impl Problems {
+    fn at_least(&mut self, path: String, d: SimDuration, min: SimDuration, what: &str) {
+        if d < min {
+            self.push(
+                path,
+                format!("{what} ({d}) is shorter than {min}"),
+                Some(&format!("certfleet needs at least {min} here")),
+            );
+        }
+    }
+}
+
+/// Most CA workers: more is an unlimited CA (leave the queue unbounded and
+/// the service time short); each worker costs memory.
+const MAX_WORKERS: u32 = 1_000_000;
 
 /// Largest fleet the engine addresses (device ids fit in 48 bits of the
 /// event key); memory runs out long before.
@@ -96,20 +123,24 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 "{} devices is more than certfleet can address ({MAX_DEVICES})",
                 s.total_devices()
             ),
-            None,
+            Some("split the fleet over several runs, or model a share of it with --scale"),
         );
     }
     if s.cohorts.len() > u16::MAX as usize {
         p.push(
             "cohorts",
             format!("{} cohorts is more than {}", s.cohorts.len(), u16::MAX),
-            None,
+            Some("merge cohorts that share a behaviour"),
         );
     }
     for (i, c) in s.cohorts.iter().enumerate() {
         let at = |k: &str| format!("cohorts[{i}].{k}");
         if c.name.trim().is_empty() {
-            p.push(at("name"), "a cohort needs a name", None);
+            p.push(
+                at("name"),
+                "a cohort needs a name",
+                Some("name = \"office-pcs\""),
+            );
         }
         if s.cohorts[..i].iter().any(|o| o.name == c.name) {
             p.push(
@@ -119,6 +150,15 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             );
         }
         p.positive(at("lifetime"), c.lifetime, "the certificate lifetime");
+        if let Enrollment::Ramp { from, to } = c.enrollment {
+            if to < from {
+                p.push(
+                    at("enrollment.to"),
+                    format!("the ramp ends ({to}) before it starts ({from})"),
+                    Some("`to` must not be earlier than `from`"),
+                );
+            }
+        }
         check_power(&mut p, &at("power"), &c.power);
         for (j, ep) in c.offline_episodes.iter().enumerate() {
             let ep_at = format!("cohorts[{i}].offline_episodes[{j}]");
@@ -131,7 +171,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                         ep.start_until.unwrap(),
                         ep.start
                     ),
-                    None,
+                    Some("`start_until` is the latest start date: it must be on or after `start`"),
                 );
             }
             p.dist(format!("{ep_at}.duration"), &ep.duration);
@@ -151,6 +191,14 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                     *every,
                     "a periodic trigger's interval",
                 );
+                if every.ms() > 0 {
+                    p.at_least(
+                        format!("cohorts[{i}].client.triggers[{j}].every"),
+                        *every,
+                        SimDuration(MS_PER_SECOND),
+                        "a periodic trigger's interval",
+                    );
+                }
                 if jitter > every {
                     p.push(
                         format!("cohorts[{i}].client.triggers[{j}].jitter"),
@@ -169,6 +217,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
         } else {
             check_rule(&mut p, "server.renewal", &s.server.renewal, c.lifetime);
         }
+    }
+    if s.ca.workers > MAX_WORKERS {
+        p.push(
+            "ca.workers",
+            format!("{} workers is more than {MAX_WORKERS}", s.ca.workers),
+            Some("for a CA without a capacity limit, use many workers (up to a million) or a short service time"),
+        );
     }
     if s.ca.workers == 0 {
         p.push(
@@ -235,7 +290,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 (Some(_), Some(_)) => p.push(
                     at("duration"),
                     "give either `to` or `duration`, not both",
-                    None,
+                    Some("remove one of them"),
                 ),
                 (None, None) => p.push(
                     at("from"),
@@ -250,7 +305,7 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 (None, Some(d)) if d.ms() <= 0 => p.push(
                     at("duration"),
                     "the event's duration must be longer than zero",
-                    None,
+                    Some("write a positive duration such as \"6h\""),
                 ),
                 _ => {}
             }
@@ -310,7 +365,7 @@ fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
                 p.push(
                     format!("{at}.stop"),
                     format!("stop ({}) is not after start ({})", o.stop, o.start),
-                    None,
+                    Some("local clock times, e.g. start = \"08:30\", stop = \"17:30\""),
                 );
             }
         }
@@ -324,7 +379,7 @@ fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
                         "expected between 1 and 24 sessions on a day of use, got {}",
                         l.sessions_per_day
                     ),
-                    None,
+                    Some("sessions_per_day = 2.5 is a typical knowledge worker"),
                 );
             }
             if l.active_to <= l.active_from {
@@ -334,25 +389,47 @@ fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
                         "active_to ({}) is not after active_from ({})",
                         l.active_to, l.active_from
                     ),
-                    None,
+                    Some("local clock times, e.g. active_from = \"07:00\", active_to = \"23:00\""),
                 );
             }
             p.dist(format!("{at}.session_length"), &l.session_length);
         }
         PowerSchedule::OnOff(o) => {
-            p.positive(format!("{at}.mean_on"), o.mean_on, "the mean on-period");
-            p.positive(format!("{at}.mean_off"), o.mean_off, "the mean off-period");
-            if !(o.weibull_shape.is_finite() && o.weibull_shape > 0.0) {
+            let second = SimDuration(MS_PER_SECOND);
+            p.at_least(
+                format!("{at}.mean_on"),
+                o.mean_on,
+                second,
+                "the mean on-period",
+            );
+            p.at_least(
+                format!("{at}.mean_off"),
+                o.mean_off,
+                second,
+                "the mean off-period",
+            );
+            // Below 0.1 nearly every period is ~0 and a few are astronomically
+            // long: the schedule flips every millisecond (measured shapes are
+            // 0.3–0.8, Nurmi et al. 2005).
+            if !(o.weibull_shape.is_finite() && (0.1..=100.0).contains(&o.weibull_shape)) {
                 p.push(
                     format!("{at}.weibull_shape"),
-                    format!("the Weibull shape must be > 0, got {}", o.weibull_shape),
-                    None,
+                    format!(
+                        "expected a Weibull shape between 0.1 and 100, got {}",
+                        o.weibull_shape
+                    ),
+                    Some("measured availability fits shapes of 0.3–0.8; 1 is exponential"),
                 );
             }
         }
         PowerSchedule::RandomSlots(r) => {
             p.probability(format!("{at}.p_online"), r.p_online);
-            p.positive(format!("{at}.slot"), r.slot, "the slot length");
+            p.at_least(
+                format!("{at}.slot"),
+                r.slot,
+                SimDuration(MS_PER_MINUTE),
+                "the slot length",
+            );
         }
     }
 }
@@ -408,7 +485,7 @@ fn check_rule(p: &mut Problems, at: &str, rule: &RenewalRule, lifetime: SimDurat
                 p.push(
                     format!("{at}.elapsed_fraction"),
                     format!("expected a share of the lifetime in (0, 1], got {elapsed_fraction}"),
-                    None,
+                    Some("0.8 is ADCS's default: renew after 80 % of the lifetime"),
                 );
             }
         }

@@ -9,6 +9,7 @@
 //! Ties at the same millisecond go by (event kind, generation, device id).
 
 mod device;
+mod invariants;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -67,9 +68,14 @@ pub struct RunResult {
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("invariant violated at {at} for device {device}: {what}")]
+    /// A bug in certfleet, caught by a runtime check: the device (if one
+    /// is involved), the simulated time, what went wrong.
+    #[error(
+        "invariant violated at simulated {at}{}: {what}",
+        device.map(|d| format!(" for device {d}")).unwrap_or_default()
+    )]
     Invariant {
-        device: u64,
+        device: Option<u64>,
         at: String,
         what: String,
     },
@@ -148,6 +154,23 @@ pub struct Simulation<'s> {
     revoked: HashMap<u64, SimTime>,
     horizon: SimTime,
     check_invariants: bool,
+    /// The first invariant violation found (the loop stops on it).
+    violation: Option<RunError>,
+    /// With invariant checks: the time of the last event processed.
+    last_event: SimTime,
+}
+
+/// How many minutes a stage's per-minute series may cover: the horizon, its
+/// client timeout (answers to the last requests) and a day of margin for
+/// answers that come late without a timeout.
+pub fn series_minutes(scenario: &Scenario, timeout: Option<SimDuration>) -> usize {
+    use crate::engine::time::MS_PER_DAY;
+    let ms = scenario
+        .horizon
+        .ms()
+        .saturating_add(timeout.map_or(0, |t| t.ms()))
+        .saturating_add(MS_PER_DAY);
+    usize::try_from(ms / MS_PER_MINUTE + 1).unwrap_or(usize::MAX)
 }
 
 impl<'s> Simulation<'s> {
@@ -185,7 +208,7 @@ impl<'s> Simulation<'s> {
         let result = match &pool {
             Some(pool) => pool.install(|| sim.finish(events)),
             None => sim.finish(events),
-        };
+        }?;
         Ok(RunResult {
             wall_time: started.elapsed(),
             ..result
@@ -284,7 +307,14 @@ impl<'s> Simulation<'s> {
                 .map(|(name, config)| stage_of(name, config)),
         );
         let minutes = (scenario.horizon.ms() / MS_PER_MINUTE + 1) as usize;
-        let stage_metrics = (0..stages.len()).map(|_| CaMetrics::new(minutes)).collect();
+        let configs = std::iter::once(&scenario.ca).chain(scenario.stages.values());
+        let stage_metrics = configs
+            .map(|config| {
+                let mut m = CaMetrics::new(minutes);
+                m.minutes.limit = Some(series_minutes(scenario, config.timeout));
+                m
+            })
+            .collect();
         let counters = scenario
             .cohorts
             .iter()
@@ -306,6 +336,19 @@ impl<'s> Simulation<'s> {
             revoked: HashMap::new(),
             horizon,
             check_invariants,
+            violation: None,
+            last_event: SimTime(i64::MIN),
+        }
+    }
+
+    /// Records an invariant violation; the event loop stops on the first.
+    fn fail(&mut self, device: Option<u64>, at: SimTime, what: impl Into<String>) {
+        if self.violation.is_none() {
+            self.violation = Some(invariants::violation(
+                device,
+                self.scenario.calendar().format(at),
+                what,
+            ));
         }
     }
 
@@ -317,6 +360,17 @@ impl<'s> Simulation<'s> {
         const REPORT_EVERY: u64 = 1 << 14;
         while let Some(ev) = self.queue.pop() {
             let (kind, generation, device) = decode(ev.key);
+            if self.check_invariants {
+                if ev.at < self.last_event {
+                    let last = self.scenario.calendar().format(self.last_event);
+                    self.fail(
+                        Some(device),
+                        ev.at,
+                        format!("time went backwards: event after one at {last}"),
+                    );
+                }
+                self.last_event = ev.at;
+            }
             if kind == Kind::Fleet {
                 self.on_fleet_event(device as usize, ev.at);
             } else if generation == self.devices[device as usize].generation {
@@ -324,10 +378,13 @@ impl<'s> Simulation<'s> {
                     Kind::Try => self.on_try(device, ev.at),
                     Kind::Attempt => self.on_attempt(device, ev.at),
                     Kind::Hop => self.on_hop(device, ev.at),
-                    Kind::Deliver => self.on_deliver(device, ev.at)?,
+                    Kind::Deliver => self.on_deliver(device, ev.at),
                     Kind::Recover => self.on_recover(device, ev.at),
                     Kind::Fleet => unreachable!("handled above"),
                 }
+            }
+            if let Some(violation) = self.violation.take() {
+                return Err(violation);
             }
             if self.queue.processed() % REPORT_EVERY == 0 {
                 if let Some(report) = progress.as_mut() {
@@ -359,6 +416,18 @@ impl<'s> Simulation<'s> {
     }
 
     fn push(&mut self, device: u64, now: SimTime, next: Next) {
+        if self.check_invariants {
+            if let Next::Try(at) | Next::Recover(at) = next {
+                if at < now {
+                    let when = self.scenario.calendar().format(at);
+                    self.fail(
+                        Some(device),
+                        now,
+                        format!("next event scheduled into the past, at {when}"),
+                    );
+                }
+            }
+        }
         let generation = self.devices[device as usize].generation;
         if let Some(ev) = scheduled(device, generation, next) {
             self.queue.push(ev.at.max(now), ev.key);
@@ -401,6 +470,9 @@ impl<'s> Simulation<'s> {
                 self.push(device, now, next);
             }
             Judgement::Submit => {
+                if self.check_invariants && self.in_flight.contains_key(&device) {
+                    self.fail(Some(device), now, "a second request while one is in flight");
+                }
                 let flight = InFlight {
                     try_at: now,
                     attempt: 1,
@@ -505,8 +577,7 @@ impl<'s> Simulation<'s> {
         };
         let pickup_from = pickup_from.or(plan.delivers_at_checkin().then_some(at));
         let Some(from) = pickup_from else {
-            self.issue(device, at, issued)
-                .expect("issuing at the response time keeps certificate order");
+            self.issue(device, at, issued);
             return;
         };
         // Picked up at the device's next check-in.
@@ -520,10 +591,9 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    fn on_deliver(&mut self, device: u64, now: SimTime) -> Result<(), RunError> {
-        match self.in_flight.remove(&device) {
-            Some(flight) => self.issue(device, now, flight.issued),
-            None => Ok(()),
+    fn on_deliver(&mut self, device: u64, now: SimTime) {
+        if let Some(flight) = self.in_flight.remove(&device) {
+            self.issue(device, now, flight.issued);
         }
     }
 
@@ -552,20 +622,18 @@ impl<'s> Simulation<'s> {
     }
 
     /// The device holds a new certificate (issued at `issued`) from `at`.
-    fn issue(&mut self, device: u64, at: SimTime, issued: SimTime) -> Result<(), RunError> {
+    fn issue(&mut self, device: u64, at: SimTime, issued: SimTime) {
         let p = self.plan_index(device);
         let old = self.devices[device as usize];
         if self.check_invariants && (issued < old.cert.issued || at < issued) {
             let calendar = self.scenario.calendar();
-            return Err(RunError::Invariant {
-                device,
-                at: calendar.format(at),
-                what: format!(
-                    "new certificate (issued {}) overlaps or precedes the current one (issued {})",
-                    calendar.format(issued),
-                    calendar.format(old.cert.issued)
-                ),
-            });
+            let what = format!(
+                "new certificate (issued {}) overlaps or precedes the current one (issued {})",
+                calendar.format(issued),
+                calendar.format(old.cert.issued)
+            );
+            self.fail(Some(device), at, what);
+            return;
         }
         let invalid_from = self.invalid_from(device);
         let revoked_at = self.revoked.remove(&device);
@@ -597,7 +665,6 @@ impl<'s> Simulation<'s> {
         d.forced = false;
         let next = self.plan_next(device, at);
         self.push(device, at, next);
-        Ok(())
     }
 
     /// A template bump or mass revocation reaches the fleet.
@@ -649,7 +716,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// Closes the books at the horizon.
-    fn finish(mut self, events: u64) -> RunResult {
+    fn finish(mut self, events: u64) -> Result<RunResult, RunError> {
         let horizon = self.horizon;
         let revoked = &self.revoked;
         let devices = &self.devices;
@@ -698,14 +765,8 @@ impl<'s> Simulation<'s> {
             m.minutes.equalise();
         }
         if self.check_invariants {
-            for m in &self.stage_metrics {
-                let c = m.counts;
-                assert_eq!(
-                    c.arrivals,
-                    c.ended(),
-                    "every request must end exactly once at each stage: {c:?}"
-                );
-            }
+            let at = self.scenario.calendar().format(horizon);
+            invariants::check_totals(self.scenario, &self.counters, &self.stage_metrics, &at)?;
         }
         let mut metrics = std::mem::take(&mut self.stage_metrics).into_iter();
         let ca = metrics.next().expect("the CA is stage 0");
@@ -720,7 +781,7 @@ impl<'s> Simulation<'s> {
                 metrics,
             })
             .collect();
-        RunResult {
+        Ok(RunResult {
             scenario: self.scenario.clone(),
             cohorts: self.counters,
             ca_workers: self.stages[0].workers(),
@@ -728,7 +789,7 @@ impl<'s> Simulation<'s> {
             stages,
             events,
             wall_time: std::time::Duration::ZERO,
-        }
+        })
     }
 }
 
