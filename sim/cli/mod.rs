@@ -1,5 +1,6 @@
 //! Commands, their arguments and exit codes.
 
+mod compare;
 mod progress;
 mod run;
 
@@ -31,8 +32,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (summary.json, timeseries.csv, cohorts.csv).
+    /// Run a scenario and write its report (summary.json, CSV tables, charts, report.html).
     Run(run::RunArgs),
+    /// Compare the output folders of several runs: a table, overlaid charts and compare.html.
+    Compare(compare::CompareArgs),
     /// Check a scenario file without running it: errors with line and column, or its size.
     Check {
         /// The scenario file (TOML).
@@ -45,5 +48,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { scenario } => run::check(&scenario),
+        Command::Compare(args) => compare::compare(args),
     }
 }
