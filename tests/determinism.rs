@@ -19,18 +19,27 @@ fn outputs(threads: usize, dir: &Path) -> Vec<(String, Vec<u8>)> {
     .expect("run");
     let out = dir.join(format!("t{threads}"));
     report::write_run(&result, &out).expect("write");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+    let mut files = Vec::new();
+    collect_files(&out, &out, &mut files);
     files.sort();
     files
+}
+
+/// Every file under `dir` (charts live in a subfolder), by relative path.
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else {
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
 }
 
 #[test]
@@ -38,6 +47,11 @@ fn outputs_are_byte_identical_across_thread_counts_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let one = outputs(1, dir.path());
     assert!(one.iter().any(|(name, _)| name == "summary.json"));
+    assert!(
+        one.iter()
+            .any(|(name, _)| name.ends_with("ca-arrivals.png")),
+        "charts are compared too"
+    );
     assert!(one
         .iter()
         .any(|(name, bytes)| name == "timeseries.csv" && bytes.len() > 1000));

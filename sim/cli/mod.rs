@@ -1,5 +1,6 @@
 //! Commands, their arguments and exit codes.
 
+mod compare;
 mod explain;
 mod progress;
 mod run;
@@ -32,8 +33,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (summary.json, timeseries.csv, cohorts.csv).
+    /// Run a scenario and write its report (summary.json, CSV tables, charts, report.html).
     Run(run::RunArgs),
+    /// Compare the output folders of several runs: a table, overlaid charts and compare.html.
+    Compare(compare::CompareArgs),
     /// Check a scenario file without running it: errors with line and column, or its size and memory estimate.
     Check(run::CheckArgs),
     /// List the presets for real renewal systems, or show one in full (what it sets and why).
@@ -55,5 +58,6 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run::check(&args),
         Command::Presets { name } => explain::presets(name.as_deref()),
         Command::Explain { scenario } => explain::explain(&scenario),
+        Command::Compare(args) => compare::compare(args),
     }
 }

@@ -2,8 +2,11 @@
 
 use hdrhistogram::Histogram;
 
+use crate::engine::time::MS_PER_HOUR;
 use crate::engine::{SimDuration, SimTime};
 use crate::model::ca::{CaObserver, Outcome};
+
+use super::waits::HourlyWaits;
 
 /// Requests by how they ended. `arrivals` equals the sum of the others
 /// once a run is over: every request ends exactly once.
@@ -127,6 +130,8 @@ pub struct CaMetrics {
     pub minutes: MinuteSeries,
     /// Queue waits of requests that entered service, in ms.
     pub waits: Histogram<u64>,
+    /// The same waits, coarsely binned per hour of arrival (charts over time).
+    pub hourly_waits: HourlyWaits,
     pub wait_total: SimDuration,
     pub busy: SimDuration,
     pub abandoned_work: SimDuration,
@@ -139,6 +144,7 @@ impl CaMetrics {
             counts: CaCounts::default(),
             minutes: MinuteSeries::with_minutes(minutes),
             waits: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            hourly_waits: HourlyWaits::default(),
             wait_total: SimDuration::ZERO,
             busy: SimDuration::ZERO,
             abandoned_work: SimDuration::ZERO,
@@ -177,8 +183,16 @@ impl CaObserver for CaMetrics {
         MinuteSeries::bump(&mut m.queue_out, m.limit, &mut m.beyond_limit, left);
     }
 
-    fn started(&mut self, wait: SimDuration) {
-        self.waits.saturating_record(wait.ms().max(0) as u64);
+    fn started(&mut self, arrived: SimTime, wait: SimDuration) {
+        // `record` grows the histogram as needed; `saturating_record` would
+        // clamp every wait to the initial range (about 2 s) and hide long
+        // queues from the percentiles.
+        let ms = wait.ms().max(0) as u64;
+        if self.waits.record(ms).is_err() {
+            self.waits.saturating_record(ms);
+        }
+        let hour = (arrived.ms() / MS_PER_HOUR).max(0) as usize;
+        self.hourly_waits.record(hour, wait.ms());
         self.wait_total = self.wait_total + wait;
     }
 

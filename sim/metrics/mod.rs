@@ -4,6 +4,8 @@
 mod ca;
 mod cohort;
 pub mod stats;
+mod waits;
 
 pub use ca::{CaCounts, CaMetrics, MinuteSeries};
 pub use cohort::CohortCounters;
+pub use waits::{HourlyWaits, WaitBins, WAIT_BINS};

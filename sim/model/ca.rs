@@ -82,8 +82,8 @@ pub trait CaObserver {
     fn outcome(&mut self, outcome: Outcome, at: SimTime);
     /// The request waited in the queue over [arrived, left).
     fn queued(&mut self, arrived: SimTime, left: SimTime);
-    /// The request entered service after waiting `wait`.
-    fn started(&mut self, wait: SimDuration);
+    /// The request that arrived at `arrived` entered service after waiting `wait`.
+    fn started(&mut self, arrived: SimTime, wait: SimDuration);
     /// Worker time spent, and how much of it on requests nobody waited for.
     fn work(&mut self, busy: SimDuration, abandoned: SimDuration);
     fn queue_length(&mut self, waiting: usize);
@@ -225,7 +225,7 @@ impl CaStage {
         if start > now {
             self.wait_in_queue(now, start, obs);
         }
-        obs.started(start.since(now));
+        obs.started(now, start.since(now));
         let factor = self.capacity_factor(start);
         let mut service =
             self.config

@@ -42,6 +42,11 @@ impl StagedDir {
         self.staging.join(file)
     }
 
+    /// Creates a subfolder (e.g. `charts`) inside the staged folder.
+    pub fn create_dir(&self, dir: &str) -> io::Result<()> {
+        fs::create_dir_all(self.path(dir))
+    }
+
     /// Writes one file through a buffered writer.
     pub fn write(
         &self,
