@@ -13,7 +13,7 @@ use super::dist::{deserialize_dist, CivilDate, DurationDist, TimeOfDay, UtcInsta
 use super::purpose;
 use crate::engine::calendar::{is_weekend, CivilDay};
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
-use crate::engine::{Calendar, SimDuration, SimTime, Streams};
+use crate::engine::{Calendar, SimDuration, SimTime, StreamRng, Streams};
 
 /// A base power schedule of a cohort.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,6 +342,29 @@ fn is_holiday(holidays: &[CivilDate], day: CivilDay) -> bool {
     holidays.iter().any(|h| h.0 == day)
 }
 
+/// The device's random stream for a local day, if it is used that day: on
+/// weekends and holidays with probability `weekend_use`, on working days
+/// unless it is skipped with probability `skip`.
+fn day_of_use(
+    clock: &DeviceClock,
+    day: CivilDay,
+    holidays: &[CivilDate],
+    weekend_use: f64,
+    skip: f64,
+) -> Option<StreamRng> {
+    let mut rng = clock
+        .streams
+        .rng(clock.device, purpose::POWER_DAY, day as u64);
+    let off_day = is_weekend(day) || is_holiday(holidays, day);
+    let used: f64 = rng.random();
+    let skipped = if off_day {
+        used >= weekend_use
+    } else {
+        used < skip
+    };
+    (!skipped).then_some(rng)
+}
+
 impl OfficeHours {
     fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
         if clock.streams.unit(clock.device, purpose::POWER_HABIT, 0) < self.left_on_share {
@@ -363,15 +386,8 @@ impl OfficeHours {
         day: CivilDay,
         midnight: SimTime,
     ) -> Option<(SimTime, SimTime)> {
-        let mut rng = clock
-            .streams
-            .rng(clock.device, purpose::POWER_DAY, day as u64);
-        let off_day = is_weekend(day) || is_holiday(&self.holidays, day);
-        let used: f64 = rng.random();
-        if (off_day && used >= self.weekend_use) || (!off_day && used < self.absence) {
-            return None;
-        }
-        let clock_time = |mean: TimeOfDay, sd: SimDuration, rng: &mut crate::engine::StreamRng| {
+        let mut rng = day_of_use(clock, day, &self.holidays, self.weekend_use, self.absence)?;
+        let clock_time = |mean: TimeOfDay, sd: SimDuration, rng: &mut StreamRng| {
             let ms = Normal::new(mean.0.ms() as f64, sd.ms().max(0) as f64)
                 .map(|d| d.sample(rng))
                 .unwrap_or(mean.0.ms() as f64);
@@ -399,14 +415,10 @@ impl LaptopUse {
         day: CivilDay,
         midnight: SimTime,
     ) -> Vec<(SimTime, SimTime)> {
-        let mut rng = clock
-            .streams
-            .rng(clock.device, purpose::POWER_DAY, day as u64);
-        let off_day = is_weekend(day) || is_holiday(&self.holidays, day);
-        let used: f64 = rng.random();
-        if (off_day && used >= self.weekend_use) || (!off_day && used < self.idle_day) {
+        let Some(mut rng) = day_of_use(clock, day, &self.holidays, self.weekend_use, self.idle_day)
+        else {
             return Vec::new();
-        }
+        };
         let extra = Poisson::new((self.sessions_per_day - 1.0).max(1e-9))
             .map(|p| p.sample(&mut rng))
             .unwrap_or(0.0);
