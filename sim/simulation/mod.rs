@@ -284,7 +284,9 @@ impl<'s> Simulation<'s> {
                 .map(|(name, config)| stage_of(name, config)),
         );
         let minutes = (scenario.horizon.ms() / MS_PER_MINUTE + 1) as usize;
-        let stage_metrics = (0..stages.len()).map(|_| CaMetrics::new(minutes)).collect();
+        let stage_metrics = (0..stages.len())
+            .map(|_| CaMetrics::new(minutes).until(horizon))
+            .collect();
         let counters = scenario
             .cohorts
             .iter()
