@@ -4,4 +4,5 @@ mod common;
 
 mod closed_forms;
 mod determinism;
+mod scenarios;
 mod timelines;
