@@ -10,4 +10,5 @@ mod fuzz;
 mod outputs;
 mod presets;
 mod report;
+mod scenarios;
 mod timelines;

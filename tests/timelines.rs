@@ -236,3 +236,25 @@ timeout = "35s"
     );
     assert_eq!(result.ca.max_queue, 4);
 }
+
+#[test]
+fn an_ari_client_learns_of_a_revocation_at_its_next_poll_not_at_once() {
+    // ARI window at 2/3 of 30 d (day 20 ± 0.3 d), polls every 6 h from
+    // 00:00. Revoked on day 4 at 01:00 with 24 h to replace: the client sees
+    // the moved window at its 06:00 poll and renews then; its window_open
+    // timer, set for day 20, does not fire at the revocation instant.
+    let s = scenario(&one_device(
+        "",
+        r#"triggers = [{ kind = "window_open" }, { kind = "periodic", every = "6h", phase = "00:00" }]
+renewal = { rule = "ari" }
+ari = true
+on_expiry = { action = "new_request" }"#,
+        &format!(
+            "{UNLIMITED_CA}\n[[events]]\nkind = \"mass_revocation\"\nat = \"2025-01-05T01:00:00Z\"\nshare = 1.0\ndeadline = \"24h\"\n"
+        ),
+    ));
+    let result = run(&s);
+    let arrivals = arrival_minutes(&result);
+    assert_eq!(arrivals[0], (4 * DAY + 6 * HOUR, 1), "{arrivals:?}");
+    assert_eq!(result.cohorts[0].revoked_unreplaced, 0);
+}

@@ -136,6 +136,10 @@ pub struct CaMetrics {
     pub busy: SimDuration,
     pub abandoned_work: SimDuration,
     pub max_queue: usize,
+    /// Worker time after this instant is not counted in `busy` and
+    /// `abandoned_work` (the end of the horizon: a backlog that outlasts the
+    /// run must not push utilisation past 100 %). `SimTime::MAX`: no limit.
+    pub count_work_until: SimTime,
 }
 
 impl CaMetrics {
@@ -149,6 +153,15 @@ impl CaMetrics {
             busy: SimDuration::ZERO,
             abandoned_work: SimDuration::ZERO,
             max_queue: 0,
+            count_work_until: SimTime::MAX,
+        }
+    }
+
+    /// Counts worker time only up to `horizon`.
+    pub fn until(self, horizon: SimTime) -> Self {
+        CaMetrics {
+            count_work_until: horizon,
+            ..self
         }
     }
 }
@@ -196,12 +209,69 @@ impl CaObserver for CaMetrics {
         self.wait_total = self.wait_total + wait;
     }
 
-    fn work(&mut self, busy: SimDuration, abandoned: SimDuration) {
-        self.busy = self.busy + busy;
-        self.abandoned_work = self.abandoned_work + abandoned;
+    fn work(&mut self, start: SimTime, busy: SimDuration, abandoned: SimDuration) {
+        let end = start + busy;
+        let limit = self.count_work_until;
+        let within = |from: SimTime| {
+            if from >= limit {
+                SimDuration::ZERO
+            } else {
+                end.min(limit).since(from)
+            }
+        };
+        self.busy = self.busy + within(start);
+        self.abandoned_work = self.abandoned_work + within(end - abandoned);
     }
 
     fn queue_length(&mut self, waiting: usize) {
         self.max_queue = self.max_queue.max(waiting);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Streams;
+    use crate::model::ca::{CaConfig, CaStage};
+    use crate::model::dist::DurationDist;
+
+    fn one_worker(service: SimDuration) -> CaStage {
+        let config = CaConfig {
+            workers: 1,
+            service_time: DurationDist::Fixed { value: service },
+            queue_limit: None,
+            timeout: None,
+            work_on_abandoned: true,
+            validates_challenge: false,
+        };
+        CaStage::new(config, Streams::new(1), Vec::new(), Vec::new())
+    }
+
+    /// Long waits keep their size in the percentiles (the histogram grows;
+    /// it used to clamp every wait to 2 ms).
+    #[test]
+    fn wait_percentiles_see_long_waits() {
+        let mut ca = one_worker(SimDuration::from_secs(10));
+        let mut m = CaMetrics::new(60);
+        // 11 requests at once: the k-th waits 10·k s, k = 0..=10.
+        for _ in 0..11 {
+            ca.submit(SimTime::ZERO, None, &mut m);
+        }
+        let p50 = m.waits.value_at_quantile(0.5) as f64 / 1000.0;
+        let max = m.waits.max() as f64 / 1000.0;
+        assert!((p50 - 50.0).abs() < 0.1, "p50 {p50} s");
+        assert!((max - 100.0).abs() < 0.1, "max {max} s");
+    }
+
+    /// Worker time past the horizon is not counted: a backlog that outlasts
+    /// the run cannot push utilisation past 100 %.
+    #[test]
+    fn work_is_counted_within_the_horizon_only() {
+        let mut ca = one_worker(SimDuration::from_secs(60));
+        let mut m = CaMetrics::new(10).until(SimTime::ZERO + SimDuration::from_secs(600));
+        for _ in 0..20 {
+            ca.submit(SimTime::ZERO, None, &mut m);
+        }
+        assert_eq!(m.busy, SimDuration::from_secs(600));
     }
 }

@@ -84,8 +84,9 @@ pub trait CaObserver {
     fn queued(&mut self, arrived: SimTime, left: SimTime);
     /// The request that arrived at `arrived` entered service after waiting `wait`.
     fn started(&mut self, arrived: SimTime, wait: SimDuration);
-    /// Worker time spent, and how much of it on requests nobody waited for.
-    fn work(&mut self, busy: SimDuration, abandoned: SimDuration);
+    /// A worker is busy from `start` for `busy`, the last `abandoned` of it
+    /// on a request nobody waits for any more.
+    fn work(&mut self, start: SimTime, busy: SimDuration, abandoned: SimDuration);
     fn queue_length(&mut self, waiting: usize);
 }
 
@@ -258,7 +259,7 @@ impl CaStage {
         } else {
             SimDuration::ZERO
         };
-        obs.work(busy, abandoned);
+        obs.work(start, busy, abandoned);
         self.free_at.push(Reverse(worker_free));
         obs.outcome(outcome, at);
         Response { outcome, at }

@@ -226,11 +226,12 @@ impl<'s> CohortPlan<'s> {
         let availability = self.availability();
         let client = &self.spec.client;
         let cert = &device.cert;
-        let due = if device.forced {
-            earliest
-        } else {
-            self.due(local, device)
-        };
+        // A `window_open` trigger is a timer the client set for the renewal
+        // instant it knows. A forced renewal (template bump, ARI window moved
+        // by a revocation) is only learnt at a poll, a refresh or a boot, so
+        // it does not move the timer: only those triggers can act on it.
+        let timer = self.due(local, device);
+        let due = if device.forced { earliest } else { timer };
         let wants = due.max(earliest);
         let fire = if device.recovering || self.makes_new_requests() {
             let from = if device.recovering || earliest >= cert.expiry {
@@ -238,7 +239,7 @@ impl<'s> CohortPlan<'s> {
             } else {
                 wants
             };
-            client.next_firing(&clock, &availability, cursor, from, due, self.horizon)
+            client.next_firing(&clock, &availability, cursor, from, timer, self.horizon)
         } else {
             // After this the service no longer talks to the device.
             let cutoff = cert.expiry + self.server.accept_expired_for;
@@ -248,7 +249,7 @@ impl<'s> CohortPlan<'s> {
                     &availability,
                     cursor,
                     wants,
-                    due,
+                    timer,
                     cutoff.min(self.horizon),
                 )
             } else {

@@ -310,7 +310,7 @@ impl<'s> Simulation<'s> {
         let configs = std::iter::once(&scenario.ca).chain(scenario.stages.values());
         let stage_metrics = configs
             .map(|config| {
-                let mut m = CaMetrics::new(minutes);
+                let mut m = CaMetrics::new(minutes).until(horizon);
                 m.minutes.limit = Some(series_minutes(scenario, config.timeout));
                 m
             })
