@@ -9,4 +9,5 @@ mod events;
 mod fuzz;
 mod outputs;
 mod presets;
+mod sweep;
 mod timelines;

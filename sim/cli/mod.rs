@@ -3,6 +3,7 @@
 mod explain;
 mod progress;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, cohorts.csv).
     Run(run::RunArgs),
+    /// Vary parameters over a grid with replications; CSV, JSON, SVG charts and a recommendation.
+    Sweep(sweep::SweepArgs),
+    /// Combine the folders of a sharded sweep into the outputs of a sweep on one machine.
+    Merge(sweep::MergeArgs),
     /// Check a scenario file without running it: errors with line and column, or its size and memory estimate.
     Check(run::CheckArgs),
     /// List the presets for real renewal systems, or show one in full (what it sets and why).
@@ -52,6 +57,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
         Command::Check(args) => run::check(&args),
         Command::Presets { name } => explain::presets(name.as_deref()),
         Command::Explain { scenario } => explain::explain(&scenario),
