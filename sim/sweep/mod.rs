@@ -48,6 +48,8 @@ pub enum SweepError {
         key: String,
         message: String,
     },
+    /// The scenario file itself is invalid (before any sweep value).
+    Scenario(crate::scenario::ScenarioErrors),
     /// One point's values do not fit the scenario.
     Point { point: String, message: String },
     /// A run failed.
@@ -108,6 +110,7 @@ impl fmt::Display for SweepError {
                 }
                 f.write_str(message)
             }
+            SweepError::Scenario(e) => write!(f, "invalid scenario\n{e}"),
             SweepError::Point { point, message } => write!(f, "sweep point {point}: {message}"),
             SweepError::Run {
                 point,
@@ -163,10 +166,7 @@ impl Plan {
         scale: Option<f64>,
     ) -> Result<Plan, SweepError> {
         spec::shorten_names(&mut spec.params);
-        let base = crate::scenario::parse(text, file).map_err(|e| SweepError::Point {
-            point: "(none)".into(),
-            message: format!("invalid scenario:\n{e}"),
-        })?;
+        let base = crate::scenario::parse(text, file).map_err(SweepError::Scenario)?;
         if spec.params.is_empty() {
             return Err(SweepError::spec(
                 file,
