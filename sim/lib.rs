@@ -9,6 +9,7 @@
 //! - [`presets`]: the real renewal systems as data over the model;
 //! - [`scenario`]: TOML scenario files, presets expanded, validation, clear errors;
 //! - [`report`]: `summary.json`, CSV time series, the printed summary;
+//! - [`sweep`]: parameter grids, replications, shards, merge, recommendation;
 //! - the `certfleet` binary (`cli`): commands, progress, output folders.
 
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod presets;
 pub mod report;
 pub mod scenario;
 pub mod simulation;
+pub mod sweep;
 
 /// The version written into every output, so results can be traced.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -11,4 +11,5 @@ mod outputs;
 mod presets;
 mod report;
 mod scenarios;
+mod sweep;
 mod timelines;

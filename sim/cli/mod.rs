@@ -4,6 +4,7 @@ mod compare;
 mod explain;
 mod progress;
 mod run;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ enum Command {
     Run(run::RunArgs),
     /// Compare the output folders of several runs: a table, overlaid charts and compare.html.
     Compare(compare::CompareArgs),
+    /// Vary parameters over a grid with replications; CSV, JSON, SVG charts and a recommendation.
+    Sweep(sweep::SweepArgs),
+    /// Combine the folders of a sharded sweep into the outputs of a sweep on one machine.
+    Merge(sweep::MergeArgs),
     /// Check a scenario file without running it: errors with line and column, or its size and memory estimate.
     Check(run::CheckArgs),
     /// List the presets for real renewal systems, or show one in full (what it sets and why).
@@ -55,6 +60,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
         Command::Check(args) => run::check(&args),
         Command::Presets { name } => explain::presets(name.as_deref()),
         Command::Explain { scenario } => explain::explain(&scenario),
