@@ -20,9 +20,6 @@ impl Certificate {
             expiry: issued + lifetime,
         }
     }
-    pub fn is_valid_at(&self, t: SimTime) -> bool {
-        self.issued <= t && t < self.expiry
-    }
 }
 
 /// When the cohort's initial certificates were issued.

@@ -247,12 +247,6 @@ impl Availability<'_> {
         }
     }
 
-    /// Whether the device is online at `t`.
-    pub fn is_online(&self, clock: &DeviceClock, cursor: &mut OnOffCursor, t: SimTime) -> bool {
-        self.next_span(clock, cursor, t, t + SimDuration(1))
-            .is_some_and(|s| s.from == t)
-    }
-
     /// The offline episodes this device is part of, as [start, end) pairs.
     fn dark_periods(&self, clock: &DeviceClock) -> Vec<(SimTime, SimTime)> {
         let mut out = Vec::new();
@@ -295,18 +289,6 @@ impl PowerSchedule {
             PowerSchedule::Laptop(l) => l.next_span(clock, t, limit),
             PowerSchedule::OnOff(o) => o.next_span(clock, cursor, t, limit),
             PowerSchedule::RandomSlots(r) => r.next_span(clock, t, limit),
-        }
-    }
-
-    /// Long-run share of time online (for estimates and closed forms).
-    pub fn mean_online_share(&self) -> Option<f64> {
-        match self {
-            PowerSchedule::AlwaysOn => Some(1.0),
-            PowerSchedule::OnOff(o) => {
-                Some(o.mean_on.ms() as f64 / (o.mean_on.ms() + o.mean_off.ms()) as f64)
-            }
-            PowerSchedule::RandomSlots(r) => Some(r.p_online),
-            _ => None,
         }
     }
 }
