@@ -179,7 +179,14 @@ fn a_run_writes_charts_and_a_self_contained_report_matching_its_summary() {
     ] {
         assert!(shown.iter().any(|n| n.0 == key), "{key} not shown");
     }
-    for (key, value, show, text) in &shown {
+    assert_shown_numbers_match(&shown, &summary);
+    // The run had queueing and failures, so the charts are not all empty.
+    assert!(summary["ca"]["max_queue"].as_u64().unwrap() > 0);
+}
+
+/// Every number the page shows equals the value in summary.json at its key.
+fn assert_shown_numbers_match(shown: &[(String, String, String, String)], summary: &Value) {
+    for (key, value, show, text) in shown {
         let expected = summary
             .pointer(key)
             .unwrap_or_else(|| panic!("{key} not in summary.json"));
@@ -187,8 +194,44 @@ fn a_run_writes_charts_and_a_self_contained_report_matching_its_summary() {
         assert_eq!(&value, expected, "{key}");
         check_shown(key, expected, show, text);
     }
-    // The run had queueing and failures, so the charts are not all empty.
-    assert!(summary["ca"]["max_queue"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_run_through_stages_reports_each_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scep");
+    let s = scenario(
+        r#"
+name = "scep"
+start = "2025-01-01"
+horizon = "40d"
+[[cohorts]]
+name = "laptops"
+count = 200
+lifetime = "30d"
+power = { schedule = "always_on" }
+client = "intune-scep"
+[ca]
+workers = 2
+service_time = "1s"
+"#,
+    );
+    run_into(&s, &out, 1);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    let summary: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(html.contains("id=\"stage-table\""));
+    let shown = numbers(&html);
+    for key in [
+        "/stages/proxy/arrivals",
+        "/stages/ndes/arrivals",
+        "/stages/ndes/peak_hour/arrivals",
+        "/ca/served",
+    ] {
+        assert!(shown.iter().any(|n| n.0 == key), "{key} not shown");
+    }
+    assert!(summary["stages"]["ndes"]["arrivals"].as_u64().unwrap() > 0);
+    assert_shown_numbers_match(&shown, &summary);
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

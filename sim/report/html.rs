@@ -206,7 +206,7 @@ fn card(out: &mut String, label: &str, value: String, sub: String) {
 }
 
 /// The rows of the per-cohort table: (label, field, how to show it).
-const COHORT_ROWS: [(&str, &str, Show); 15] = [
+const COHORT_ROWS: [(&str, &str, Show); 18] = [
     ("devices", "devices", Show::Int),
     ("expiry rate", "expiry_rate", Show::Pct),
     (
@@ -229,9 +229,20 @@ const COHORT_ROWS: [(&str, &str, Show); 15] = [
     ("tries", "tries", Show::Int),
     ("refused NotEligibleToRenew", "not_eligible", Show::Int),
     ("refused: certificate expired", "refused_expired", Show::Int),
-    ("CA refused (queue full)", "ca_refused", Show::Int),
-    ("CA timed out", "ca_timed_out", Show::Int),
-    ("CA failed by outage", "ca_failed_outage", Show::Int),
+    ("refused (queue full, any stage)", "ca_refused", Show::Int),
+    ("timed out (any stage)", "ca_timed_out", Show::Int),
+    (
+        "failed by outage (any stage)",
+        "ca_failed_outage",
+        Show::Int,
+    ),
+    ("SCEP challenge expired", "challenge_expired", Show::Int),
+    ("revoked before replaced", "revoked_unreplaced", Show::Int),
+    (
+        "records deleted by the service",
+        "records_deleted",
+        Show::Int,
+    ),
     ("manual re-enrolments", "manual_recoveries", Show::Int),
     ("expiry rate, 95 % CI", "expiry_rate_ci95", Show::Pct),
 ];
@@ -262,6 +273,48 @@ fn cohort_table(out: &mut String, json: &Value, summary: &Summary) {
                 num(json, &p, show)
             };
             let _ = write!(out, "<td>{cell}</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Rows of the stage table: label, field of a stage summary, display.
+const STAGE_ROWS: &[(&str, &str, Show)] = &[
+    ("workers", "workers", Show::Int),
+    ("requests", "arrivals", Show::Int),
+    ("served (passed on)", "served", Show::Int),
+    ("refused (queue full)", "refused", Show::Int),
+    ("timed out", "timed_out", Show::Int),
+    ("failed by outage", "failed_outage", Show::Int),
+    ("challenge expired", "challenge_expired", Show::Int),
+    ("peak minute", "peak_minute/arrivals", Show::Int),
+    ("peak hour (60 min)", "peak_hour/arrivals", Show::Int),
+    ("queue wait p99", "wait_p99_s", Show::Secs),
+    ("longest queue", "max_queue", Show::Int),
+    ("utilisation", "utilisation", Show::Pct),
+];
+
+/// The stages before the CA and the CA itself, side by side (only when the
+/// scenario routes requests through stages).
+fn stage_table(out: &mut String, json: &Value, summary: &Summary) {
+    let mut columns: Vec<(String, Vec<&str>)> = summary
+        .stages
+        .keys()
+        .map(|n| (n.clone(), vec!["stages", n.as_str()]))
+        .collect();
+    columns.push(("CA".into(), vec!["ca"]));
+    out.push_str("<table id=\"stage-table\">\n<thead><tr><th></th>");
+    for (name, _) in &columns {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (label, field, show) in STAGE_ROWS {
+        let _ = write!(out, "<tr><th class=\"text\">{}</th>", escape(label));
+        for (_, path) in &columns {
+            let mut p = path.clone();
+            p.extend(field.split('/'));
+            let _ = write!(out, "<td>{}</td>", num(json, &p, *show));
         }
         out.push_str("</tr>\n");
     }
@@ -456,6 +509,16 @@ pub fn run_report(summary: &Summary, charts: &[Rendered]) -> String {
     out.push_str("<section id=\"cohorts\">\n<h2>Per cohort</h2>\n");
     cohort_table(&mut out, &json, summary);
     out.push_str("</section>\n");
+
+    if !summary.stages.is_empty() {
+        out.push_str("<section id=\"stages\">\n<h2>Stages</h2>\n");
+        out.push_str(
+            "<p class=\"note\">Requests pass through these stages before the CA; a request that fails at a \
+             stage never reaches the next.</p>\n",
+        );
+        stage_table(&mut out, &json, summary);
+        out.push_str("</section>\n");
+    }
 
     out.push_str("<section id=\"parameters\">\n<h2>Parameters</h2>\n");
     parameters(&mut out, &json);
