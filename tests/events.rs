@@ -79,6 +79,11 @@ deadline = "24h"
         ),
         (0, 200, 200)
     );
+    assert_eq!(
+        (ari.revoked, certbot.revoked),
+        (200, 200),
+        "every certificate was chosen"
+    );
     // Certbot's certificates are invalid from 21d to the horizon (40d).
     assert_eq!(certbot.expired_time.as_days_f64(), 200.0 * 19.0);
     assert_eq!(certbot.devices_expired, 0, "revoked is not expired");

@@ -343,6 +343,14 @@ fn mass_revocation_ari_replaces_everything_in_time_certbot_does_not() {
     // A revoked certbot certificate is replaced in time only if its normal
     // renewal (every 60 days + a mean 7 h) falls in the 24 hours.
     let share = 0.026;
+    for (name, c) in [("ari", ari), ("certbot", certbot)] {
+        assert_binomial(
+            c.revoked as f64 / c.devices as f64,
+            share,
+            c.devices,
+            &format!("{name} revoked"),
+        );
+    }
     let in_time = 1.0 / (60.0 + 7.0 / 24.0);
     assert_binomial(
         certbot.revoked_unreplaced as f64 / certbot.devices as f64,

@@ -30,6 +30,8 @@ pub struct CohortCounters {
     /// Attempts that failed because the SCEP challenge had expired.
     pub challenge_expired: u64,
     /// Certificates revoked before the device had replaced them.
+    /// Certificates chosen by a mass revocation.
+    pub revoked: u64,
     pub revoked_unreplaced: u64,
     /// Devices the service forgot (expired longer than `forget_after_expired`).
     pub records_deleted: u64,
@@ -53,6 +55,7 @@ impl CohortCounters {
         self.ca_failed_outage += other.ca_failed_outage;
         self.manual_recoveries += other.manual_recoveries;
         self.challenge_expired += other.challenge_expired;
+        self.revoked += other.revoked;
         self.revoked_unreplaced += other.revoked_unreplaced;
         self.records_deleted += other.records_deleted;
         if self.invalid_delta_per_day.len() < other.invalid_delta_per_day.len() {

@@ -206,7 +206,7 @@ fn card(out: &mut String, label: &str, value: String, sub: String) {
 }
 
 /// The rows of the per-cohort table: (label, field, how to show it).
-const COHORT_ROWS: [(&str, &str, Show); 18] = [
+const COHORT_ROWS: [(&str, &str, Show); 19] = [
     ("devices", "devices", Show::Int),
     ("expiry rate", "expiry_rate", Show::Pct),
     (
@@ -237,6 +237,7 @@ const COHORT_ROWS: [(&str, &str, Show); 18] = [
         Show::Int,
     ),
     ("SCEP challenge expired", "challenge_expired", Show::Int),
+    ("revoked (mass revocation)", "revoked", Show::Int),
     ("revoked before replaced", "revoked_unreplaced", Show::Int),
     (
         "records deleted by the service",

@@ -52,6 +52,7 @@ pub struct CohortSummary {
     pub ca_failed_outage: u64,
     pub manual_recoveries: u64,
     pub challenge_expired: u64,
+    pub revoked: u64,
     pub revoked_unreplaced: u64,
     pub records_deleted: u64,
 }
@@ -107,6 +108,7 @@ impl CohortSummary {
             ca_failed_outage: c.ca_failed_outage,
             manual_recoveries: c.manual_recoveries,
             challenge_expired: c.challenge_expired,
+            revoked: c.revoked,
             revoked_unreplaced: c.revoked_unreplaced,
             records_deleted: c.records_deleted,
         }

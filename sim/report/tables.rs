@@ -50,7 +50,7 @@ pub fn write_timeseries(result: &RunResult, w: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-pub const COHORT_COLUMNS: [&str; 20] = [
+pub const COHORT_COLUMNS: [&str; 21] = [
     "cohort",
     "devices",
     "expiry_rate",
@@ -69,6 +69,7 @@ pub const COHORT_COLUMNS: [&str; 20] = [
     "ca_failed_outage",
     "manual_recoveries",
     "challenge_expired",
+    "revoked",
     "revoked_unreplaced",
     "records_deleted",
 ];
@@ -93,6 +94,7 @@ fn cohort_row(name: &str, c: &CohortSummary) -> Vec<String> {
         c.ca_failed_outage.to_string(),
         c.manual_recoveries.to_string(),
         c.challenge_expired.to_string(),
+        c.revoked.to_string(),
         c.revoked_unreplaced.to_string(),
         c.records_deleted.to_string(),
     ]

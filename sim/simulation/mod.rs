@@ -690,6 +690,7 @@ impl<'s> Simulation<'s> {
                         let revoke_at = now + deadline;
                         let current = self.revoked.get(&device).copied().unwrap_or(SimTime::MAX);
                         self.revoked.insert(device, current.min(revoke_at));
+                        self.counters[p].revoked += 1;
                         // Only ARI clients learn of it before their normal renewal.
                         self.plans[p].is_ari()
                     }
