@@ -193,3 +193,29 @@ fn check_validates_and_estimates_without_running() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("hint: check the path"));
 }
+
+#[test]
+fn a_sweep_too_big_for_memory_is_refused_before_it_starts() {
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("sweep");
+    let dest_arg = dest.to_string_lossy().into_owned();
+    let sweep = certfleet(&[
+        "sweep",
+        "scenarios/renewal-threshold.toml",
+        "--threads",
+        "2",
+        "--max-memory",
+        "30MiB",
+        "--quiet",
+        "--out",
+        &dest_arg,
+    ]);
+    let stderr = String::from_utf8_lossy(&sweep.stderr);
+    assert_eq!(sweep.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("more than the limit of 15.0 MiB")
+            && stderr.contains("2 runs share the memory limit"),
+        "{stderr}"
+    );
+    assert!(!dest.exists(), "nothing written");
+}

@@ -51,7 +51,7 @@ pub struct MemoryArgs {
 }
 
 impl MemoryArgs {
-    fn limit(&self) -> MemoryLimit {
+    pub fn limit(&self) -> MemoryLimit {
         match (self.max_memory, self.no_memory_limit) {
             (_, true) => MemoryLimit::none(),
             (Some(bytes), false) => MemoryLimit::given(bytes),

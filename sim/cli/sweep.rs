@@ -49,6 +49,8 @@ pub struct SweepArgs {
     /// No progress bar and no printed table; the recommendation and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub memory: super::run::MemoryArgs,
 }
 
 #[derive(Args)]
@@ -154,6 +156,29 @@ fn print_table(outcome: &SweepOutcome) {
     println!();
 }
 
+/// Up to `parallel` runs are in memory at once: each gets that share of the
+/// limit. The estimate is the base scenario's (a point that sweeps device
+/// counts or the horizon upwards may need more).
+fn check_memory(args: &SweepArgs, text: &str, parallel: usize) -> Result<(), ExitCode> {
+    let Ok(mut base) = certfleet::scenario::parse(text, &args.scenario) else {
+        return Ok(()); // Plan::new has reported any error in the scenario itself
+    };
+    if let Some(f) = args.scale {
+        base = base.scaled(f);
+    }
+    let limit = args.memory.limit();
+    let per_run = match limit.bytes {
+        Some(bytes) => certfleet::scenario::MemoryLimit::given(bytes / parallel as u64),
+        None => certfleet::scenario::MemoryLimit::none(),
+    };
+    certfleet::scenario::check_memory(&args.scenario, &base, false, &per_run).map(|_| ()).map_err(|errors| {
+        eprintln!(
+            "error: invalid scenario\n{errors}\n  note: {parallel} runs share the memory limit ({limit}); --threads runs fewer at once"
+        );
+        ExitCode::from(super::EXIT_BAD_INPUT)
+    })
+}
+
 pub fn sweep(args: SweepArgs) -> ExitCode {
     let text = match std::fs::read_to_string(&args.scenario) {
         Ok(t) => t,
@@ -188,6 +213,9 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return bad(e),
     };
+    if let Err(code) = check_memory(&args, &text, threads.min(plan.manifest.tasks.len().max(1))) {
+        return code;
+    }
     let stem = args
         .scenario
         .file_stem()
