@@ -1,0 +1,88 @@
+//! Closing the books at the horizon: devices still without a valid
+//! certificate, the per-stage results, the end-of-run invariants.
+
+use rayon::prelude::*;
+
+use crate::engine::SimTime;
+use crate::metrics::CohortCounters;
+
+use super::{invariants, RunError, RunResult, Simulation, StageResult};
+
+impl Simulation<'_> {
+    /// Closes the books at the horizon.
+    pub(super) fn finish(mut self, events: u64) -> Result<RunResult, RunError> {
+        let horizon = self.horizon;
+        let revoked = &self.revoked;
+        let devices = &self.devices;
+        let per_cohort: Vec<CohortCounters> = self
+            .plans
+            .par_iter()
+            .map(|plan| {
+                let mut end = CohortCounters::default();
+                for (i, d) in devices[plan.first as usize..(plan.first + plan.count) as usize]
+                    .iter()
+                    .enumerate()
+                {
+                    let id = plan.first + i as u64;
+                    let revoked_at = revoked.get(&id).copied();
+                    let invalid_from = revoked_at.map_or(d.cert.expiry, |r| r.min(d.cert.expiry));
+                    if invalid_from >= horizon {
+                        continue;
+                    }
+                    let from = invalid_from.max(SimTime::ZERO);
+                    end.invalid_at_end += 1;
+                    end.expired_time = end.expired_time + horizon.since(from);
+                    end.mark_invalid(from.day(), None);
+                    if d.cert.expiry < horizon {
+                        end.devices_expired += u64::from(!d.expired_ever);
+                        if plan.is_stranded_at(d, horizon) {
+                            end.stranded_at_end += 1;
+                        }
+                        if plan
+                            .forget_after()
+                            .is_some_and(|f| horizon >= d.cert.expiry + f)
+                        {
+                            end.records_deleted += 1;
+                        }
+                    }
+                    if revoked_at.is_some_and(|r| r < horizon) {
+                        end.revoked_unreplaced += 1;
+                    }
+                }
+                end
+            })
+            .collect();
+        for (counters, end) in self.counters.iter_mut().zip(&per_cohort) {
+            counters.add(end);
+        }
+        for m in &mut self.stage_metrics {
+            m.minutes.equalise();
+        }
+        if self.check_invariants {
+            let at = self.scenario.calendar().format(horizon);
+            invariants::check_totals(self.scenario, &self.counters, &self.stage_metrics, &at)?;
+        }
+        let mut metrics = std::mem::take(&mut self.stage_metrics).into_iter();
+        let ca = metrics.next().expect("the CA is stage 0");
+        let stages = self
+            .scenario
+            .stages
+            .iter()
+            .zip(metrics)
+            .map(|((name, config), metrics)| StageResult {
+                name: name.clone(),
+                workers: config.workers,
+                metrics,
+            })
+            .collect();
+        Ok(RunResult {
+            scenario: self.scenario.clone(),
+            cohorts: self.counters,
+            ca_workers: self.stages[0].workers(),
+            ca,
+            stages,
+            events,
+            wall_time: std::time::Duration::ZERO,
+        })
+    }
+}
