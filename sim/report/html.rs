@@ -248,25 +248,28 @@ const COHORT_ROWS: [(&str, &str, Show); 19] = [
     ("expiry rate, 95 % CI", "expiry_rate_ci95", Show::Pct),
 ];
 
-fn cohort_table(out: &mut String, json: &Value, summary: &Summary) {
-    let mut columns: Vec<(String, Vec<&str>)> = summary
-        .cohorts
-        .keys()
-        .map(|n| (n.clone(), vec!["cohorts", n.as_str()]))
-        .collect();
-    columns.push(("all cohorts".into(), vec!["totals"]));
-    out.push_str("<table id=\"cohort-table\">\n<thead><tr><th></th>");
-    for (name, _) in &columns {
+/// A table with one column per summary object (`columns`: header and JSON
+/// path) and one row per field (`rows`: label, `/`-separated field path,
+/// display). A field holding a [low, high] pair shows as an interval.
+fn summary_table(
+    out: &mut String,
+    id: &str,
+    json: &Value,
+    columns: &[(String, Vec<&str>)],
+    rows: &[(&str, &str, Show)],
+) {
+    let _ = write!(out, "<table id=\"{id}\">\n<thead><tr><th></th>");
+    for (name, _) in columns {
         let _ = write!(out, "<th>{}</th>", escape(name));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for (label, field, show) in COHORT_ROWS {
+    for &(label, field, show) in rows {
         let _ = write!(out, "<tr><th class=\"text\">{}</th>", escape(label));
-        for (_, path) in &columns {
+        for (_, path) in columns {
             let mut p = path.clone();
-            p.push(field);
-            let cell = if field == "expiry_rate_ci95" {
-                let (mut lo, mut hi) = (p.clone(), p.clone());
+            p.extend(field.split('/'));
+            let cell = if json.pointer(&pointer(&p)).is_some_and(Value::is_array) {
+                let (mut lo, mut hi) = (p.clone(), p);
                 lo.push("0");
                 hi.push("1");
                 format!("{} – {}", num(json, &lo, show), num(json, &hi, show))
@@ -278,6 +281,16 @@ fn cohort_table(out: &mut String, json: &Value, summary: &Summary) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+fn cohort_table(out: &mut String, json: &Value, summary: &Summary) {
+    let mut columns: Vec<(String, Vec<&str>)> = summary
+        .cohorts
+        .keys()
+        .map(|n| (n.clone(), vec!["cohorts", n.as_str()]))
+        .collect();
+    columns.push(("all cohorts".into(), vec!["totals"]));
+    summary_table(out, "cohort-table", json, &columns, &COHORT_ROWS);
 }
 
 /// Rows of the stage table: label, field of a stage summary, display.
@@ -305,21 +318,7 @@ fn stage_table(out: &mut String, json: &Value, summary: &Summary) {
         .map(|n| (n.clone(), vec!["stages", n.as_str()]))
         .collect();
     columns.push(("CA".into(), vec!["ca"]));
-    out.push_str("<table id=\"stage-table\">\n<thead><tr><th></th>");
-    for (name, _) in &columns {
-        let _ = write!(out, "<th>{}</th>", escape(name));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for (label, field, show) in STAGE_ROWS {
-        let _ = write!(out, "<tr><th class=\"text\">{}</th>", escape(label));
-        for (_, path) in &columns {
-            let mut p = path.clone();
-            p.extend(field.split('/'));
-            let _ = write!(out, "<td>{}</td>", num(json, &p, *show));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n</table>\n");
+    summary_table(out, "stage-table", json, &columns, STAGE_ROWS);
 }
 
 fn parameters(out: &mut String, json: &Value) {
