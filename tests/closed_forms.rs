@@ -2,9 +2,9 @@
 //! derived from the sample size.
 
 use certfleet::engine::{Purpose, SimDuration, SimTime, Streams};
-use certfleet::metrics::CaMetrics;
-use certfleet::model::ca::{CaConfig, CaStage};
+use certfleet::metrics::StageMetrics;
 use certfleet::model::dist::DurationDist;
+use certfleet::model::stage::{Stage, StageConfig};
 
 use crate::common::{
     arrival_minutes, assert_binomial, run, scenario, summary, MINUTES_PER_DAY, UNLIMITED_CA,
@@ -188,7 +188,7 @@ fn ca_queue_mean_wait_matches_erlang_c() {
         "Erlang C by hand: 13.5/26.5 s"
     );
     let (replications, arrivals, warmup) = (30, 20_000, 1_000);
-    let config = CaConfig {
+    let config = StageConfig {
         workers: c,
         service_time: DurationDist::Exponential {
             mean: SimDuration::from_secs(1),
@@ -201,9 +201,9 @@ fn ca_queue_mean_wait_matches_erlang_c() {
     let means: Vec<f64> = (0..replications)
         .map(|r| {
             let streams = Streams::new(1000 + r);
-            let mut ca = CaStage::new(config.clone(), streams, Vec::new(), Vec::new());
-            let mut metrics = CaMetrics::new(10);
-            let mut warm = CaMetrics::new(10);
+            let mut ca = Stage::new(config.clone(), streams, Vec::new(), Vec::new());
+            let mut metrics = StageMetrics::new(10);
+            let mut warm = StageMetrics::new(10);
             let mut rng = streams.rng(0, Purpose(99), 0);
             let gaps = DurationDist::Exponential {
                 mean: SimDuration::from_secs_f64(1.0 / lambda),

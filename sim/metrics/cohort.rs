@@ -29,9 +29,9 @@ pub struct CohortCounters {
     pub manual_recoveries: u64,
     /// Attempts that failed because the SCEP challenge had expired.
     pub challenge_expired: u64,
-    /// Certificates revoked before the device had replaced them.
-    /// Certificates chosen by a mass revocation.
+    /// Certificates chosen by a mass revocation (still held when it was announced).
     pub revoked: u64,
+    /// Of those, certificates not replaced by the time the revocation took effect.
     pub revoked_unreplaced: u64,
     /// Devices the service forgot (expired longer than `forget_after_expired`).
     pub records_deleted: u64,

@@ -3,7 +3,7 @@
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::dist::UtcInstant;
+use super::clock::UtcInstant;
 use crate::engine::{Calendar, SimDuration, SimTime, StreamRng};
 
 /// The certificate a device holds: valid on [issued, expiry).

@@ -7,7 +7,8 @@ use std::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::dist::{deserialize_dist, DurationDist, TimeOfDay};
+use super::clock::TimeOfDay;
+use super::dist::{deserialize_dist, DurationDist};
 use super::power::{Availability, DeviceClock, OnOffCursor, OnlineSpan};
 use super::purpose;
 use crate::engine::{SimDuration, SimTime};

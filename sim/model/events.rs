@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ca::Window;
-use super::dist::UtcInstant;
+use super::clock::UtcInstant;
+use super::stage::Window;
 use crate::engine::{Calendar, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

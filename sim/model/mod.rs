@@ -3,14 +3,15 @@
 //! and the CA. Nothing here knows about files, formats or metrics;
 //! `simulation` ties the parts together.
 
-pub mod ca;
 pub mod certificate;
 pub mod client;
+pub mod clock;
 pub mod dist;
 pub mod events;
 pub mod power;
 pub mod server;
 pub mod spec;
+pub mod stage;
 
 pub use spec::{Cohort, Scenario};
 

@@ -9,7 +9,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, Normal, Poisson};
 use serde::{Deserialize, Serialize};
 
-use super::dist::{deserialize_dist, CivilDate, DurationDist, TimeOfDay, UtcInstant, UtcOffset};
+use super::clock::{CivilDate, TimeOfDay, UtcInstant, UtcOffset};
+use super::dist::{deserialize_dist, DurationDist};
 use super::purpose;
 use crate::engine::calendar::{is_weekend, CivilDay};
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};

@@ -4,13 +4,13 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::ca::CaConfig;
 use super::certificate::Enrollment;
 use super::client::{ClientProfile, RenewalRule};
-use super::dist::UtcInstant;
+use super::clock::UtcInstant;
 use super::events::ScheduledEvent;
 use super::power::{OfflineEpisode, PowerSchedule};
 use super::server::EligibilityPolicy;
+use super::stage::StageConfig;
 use crate::engine::{Calendar, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,18 +30,14 @@ pub struct Scenario {
     /// The default eligibility policy; a cohort may bring its own.
     #[serde(default)]
     pub server: EligibilityPolicy,
-    pub ca: CaConfig,
+    pub ca: StageConfig,
     /// Stages a request may pass through before the CA (reverse proxy,
     /// NDES, Intune Certificate Connector), by name; a cohort's `route`
     /// lists those its requests take, in order.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub stages: IndexMap<String, CaConfig>,
+    pub stages: IndexMap<String, StageConfig>,
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
-    /// The `[sweep]` table belongs to `certfleet sweep`, which reads it from
-    /// the file itself; a single run accepts and ignores it.
-    #[serde(default, skip_serializing)]
-    pub sweep: Option<serde::de::IgnoredAny>,
 }
 
 fn default_seed() -> u64 {

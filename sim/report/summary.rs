@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::SimTime;
 use crate::metrics::stats::{peak_window, wilson_interval};
-use crate::metrics::{CaMetrics, CohortCounters};
+use crate::metrics::{CohortCounters, StageMetrics};
 use crate::model::Scenario;
 use crate::simulation::RunResult;
 
@@ -24,10 +24,10 @@ pub struct Summary {
     pub parameters: Scenario,
     pub totals: CohortSummary,
     pub cohorts: IndexMap<String, CohortSummary>,
-    pub ca: CaSummary,
+    pub ca: StageSummary,
     /// Stages before the CA (proxy, NDES, connector), by name.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub stages: IndexMap<String, CaSummary>,
+    pub stages: IndexMap<String, StageSummary>,
     /// Events the engine processed (deterministic; wall time is not here).
     pub events: u64,
 }
@@ -65,7 +65,7 @@ pub struct Peak {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CaSummary {
+pub struct StageSummary {
     pub workers: u32,
     pub arrivals: u64,
     pub served: u64,
@@ -132,7 +132,7 @@ impl Summary {
         let stages = result
             .stages
             .iter()
-            .map(|st| (st.name.clone(), CaSummary::new(&st.metrics, st.workers, s)))
+            .map(|st| (st.name.clone(), StageSummary::new(&st.metrics, st.workers, s)))
             .collect();
         Summary {
             format: FORMAT,
@@ -144,16 +144,16 @@ impl Summary {
             parameters: s.clone(),
             totals: CohortSummary::from_counters(&totals),
             cohorts,
-            ca: CaSummary::new(&result.ca, result.ca_workers, s),
+            ca: StageSummary::new(&result.ca, result.ca_workers, s),
             stages,
             events: result.events,
         }
     }
 }
 
-impl CaSummary {
+impl StageSummary {
     /// The headline numbers of one stage over the scenario's horizon.
-    pub fn new(m: &CaMetrics, workers: u32, s: &Scenario) -> Self {
+    pub fn new(m: &StageMetrics, workers: u32, s: &Scenario) -> Self {
         let calendar = s.calendar();
         let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
         let arrivals = &m.minutes.arrivals[..m.minutes.arrivals.len().min(minutes_in_horizon + 1)];
@@ -170,7 +170,7 @@ impl CaSummary {
         };
         let started = m.waits.len();
         let capacity_ms = workers.max(1) as f64 * s.horizon.ms() as f64;
-        CaSummary {
+        StageSummary {
             workers,
             arrivals: m.counts.arrivals,
             served: m.counts.served,

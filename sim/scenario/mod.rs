@@ -19,6 +19,9 @@ pub use validate::{validate, Problem};
 use crate::model::Scenario;
 use locate::{line_col, SourceMap};
 
+/// The top-level table that only `certfleet sweep` reads.
+pub const SWEEP_TABLE: &str = "sweep";
+
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -47,6 +50,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let map = SourceMap::new(text);
     let mut doc: toml::Table = toml::from_str(text)
         .map_err(|e| ScenarioErrors(vec![diagnose::from_toml_error(&e, text, &map, path)]))?;
+    // The `[sweep]` table belongs to `certfleet sweep`, which reads it from
+    // the file itself; the model never sees it.
+    doc.remove(SWEEP_TABLE);
     resolve::expand_presets(&mut doc).map_err(|p| ScenarioErrors(vec![located(p, &map, path)]))?;
     let scenario: Scenario =
         serde_path_to_error::deserialize(toml::Value::Table(doc)).map_err(|e| {

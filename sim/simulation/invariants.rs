@@ -4,7 +4,7 @@
 //! [`RunError::Invariant`] naming the device (where there is one) and the
 //! simulated time, instead of producing a report that looks fine.
 
-use crate::metrics::{CaMetrics, CohortCounters};
+use crate::metrics::{CohortCounters, StageMetrics};
 use crate::model::Scenario;
 
 use super::RunError;
@@ -25,7 +25,7 @@ pub fn violation(device: Option<u64>, at: String, what: impl Into<String>) -> Ru
 pub fn check_totals(
     scenario: &Scenario,
     cohorts: &[CohortCounters],
-    stages: &[CaMetrics],
+    stages: &[StageMetrics],
     at: &str,
 ) -> Result<(), RunError> {
     let fail = |what: String| Err(violation(None, at.to_string(), what));
@@ -45,7 +45,7 @@ pub fn check_totals(
         }
     }
     let sum = |f: fn(&CohortCounters) -> u64| cohorts.iter().map(f).sum::<u64>();
-    let all = |f: fn(&CaMetrics) -> u64| stages.iter().map(f).sum::<u64>();
+    let all = |f: fn(&StageMetrics) -> u64| stages.iter().map(f).sum::<u64>();
     let served = stages.first().map_or(0, |m| m.counts.served);
     if sum(|k| k.renewals) > served {
         return fail(format!(
@@ -142,7 +142,7 @@ pub fn check_totals(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::CaMetrics;
+    use crate::metrics::StageMetrics;
 
     fn scenario() -> Scenario {
         let path = concat!(
@@ -166,7 +166,7 @@ mod tests {
     fn consistent_totals_pass() {
         let s = scenario();
         let mut k = counters(&s);
-        let mut ca = CaMetrics::new(10);
+        let mut ca = StageMetrics::new(10);
         ca.counts.arrivals = 3;
         ca.counts.served = 2;
         ca.counts.refused = 1;
@@ -179,8 +179,8 @@ mod tests {
     #[test]
     fn each_broken_total_is_caught() {
         let s = scenario();
-        let ca = CaMetrics::new(10);
-        type Break = Box<dyn Fn(&mut Vec<CohortCounters>, &mut CaMetrics)>;
+        let ca = StageMetrics::new(10);
+        type Break = Box<dyn Fn(&mut Vec<CohortCounters>, &mut StageMetrics)>;
         let cases: Vec<(&str, Break)> = vec![
             ("end exactly once", Box::new(|_, ca| ca.counts.arrivals = 1)),
             ("certificates issued", Box::new(|k, _| k[0].renewals = 1)),
@@ -202,7 +202,7 @@ mod tests {
         ];
         for (expected, break_it) in cases {
             let mut k = counters(&s);
-            let mut broken = CaMetrics::new(10);
+            let mut broken = StageMetrics::new(10);
             broken.counts = ca.counts;
             break_it(&mut k, &mut broken);
             let err = check_totals(

@@ -21,10 +21,10 @@ use rayon::prelude::*;
 
 use crate::engine::time::MS_PER_MINUTE;
 use crate::engine::{EventQueue, Scheduled, SimDuration, SimTime, Streams};
-use crate::metrics::{CaMetrics, CohortCounters};
-use crate::model::ca::{CaConfig, CaStage};
+use crate::metrics::{CohortCounters, StageMetrics};
 use crate::model::events::ScheduledEvent;
 use crate::model::power::OnOffCursor;
+use crate::model::stage::{Stage, StageConfig};
 use crate::model::Scenario;
 
 pub use device::Device;
@@ -52,7 +52,7 @@ pub struct Progress {
 pub struct StageResult {
     pub name: String,
     pub workers: u32,
-    pub metrics: CaMetrics,
+    pub metrics: StageMetrics,
 }
 
 /// Everything a run produced; reports are computed from it.
@@ -60,7 +60,7 @@ pub struct RunResult {
     pub scenario: Scenario,
     pub cohorts: Vec<CohortCounters>,
     /// The CA (the last stage of every route).
-    pub ca: CaMetrics,
+    pub ca: StageMetrics,
     pub ca_workers: u32,
     /// Stages before the CA, in `[stages]` order.
     pub stages: Vec<StageResult>,
@@ -149,8 +149,8 @@ pub struct Simulation<'s> {
     cursors: Vec<OnOffCursor>,
     queue: EventQueue,
     /// Index 0 is the CA; then the `[stages]` in order.
-    stages: Vec<CaStage>,
-    stage_metrics: Vec<CaMetrics>,
+    stages: Vec<Stage>,
+    stage_metrics: Vec<StageMetrics>,
     counters: Vec<CohortCounters>,
     in_flight: HashMap<u64, InFlight>,
     /// Devices whose current certificate is revoked, and from when.
@@ -276,7 +276,7 @@ impl<'s> Simulation<'s> {
             }
         }
 
-        let stage_of = |name: &str, config: &CaConfig| {
+        let stage_of = |name: &str, config: &StageConfig| {
             let (mut outages, mut degraded) = (Vec::new(), Vec::new());
             for event in scenario.events.iter().filter(|e| e.target() == Some(name)) {
                 match event {
@@ -291,7 +291,7 @@ impl<'s> Simulation<'s> {
             let seed = crate::engine::random::mix64(
                 scenario.seed ^ crate::engine::random::mix64(name.len() as u64 ^ hash_name(name)),
             );
-            CaStage::new(
+            Stage::new(
                 config.clone(),
                 if name == "ca" {
                     streams
@@ -313,7 +313,7 @@ impl<'s> Simulation<'s> {
         let configs = std::iter::once(&scenario.ca).chain(scenario.stages.values());
         let stage_metrics = configs
             .map(|config| {
-                let mut m = CaMetrics::new(minutes).until(horizon);
+                let mut m = StageMetrics::new(minutes).until(horizon);
                 m.minutes.limit = Some(series_minutes(scenario, config.timeout));
                 m
             })

@@ -2,7 +2,7 @@
 //! issuance, delivery, and what a failure does to the next try.
 
 use crate::engine::{SimDuration, SimTime};
-use crate::model::ca::Outcome;
+use crate::model::stage::Outcome;
 
 use super::device::Judgement;
 use super::{InFlight, Kind, Simulation};

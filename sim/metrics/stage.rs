@@ -4,14 +4,14 @@ use hdrhistogram::Histogram;
 
 use crate::engine::time::MS_PER_HOUR;
 use crate::engine::{SimDuration, SimTime};
-use crate::model::ca::{CaObserver, Outcome};
+use crate::model::stage::{Outcome, StageObserver};
 
 use super::waits::HourlyWaits;
 
 /// Requests by how they ended. `arrivals` equals the sum of the others
 /// once a run is over: every request ends exactly once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CaCounts {
+pub struct StageCounts {
     pub arrivals: u64,
     pub served: u64,
     pub refused: u64,
@@ -21,7 +21,7 @@ pub struct CaCounts {
     pub challenge_expired: u64,
 }
 
-impl CaCounts {
+impl StageCounts {
     pub fn ended(&self) -> u64 {
         self.served + self.refused + self.timed_out + self.failed_outage + self.challenge_expired
     }
@@ -40,7 +40,7 @@ pub struct MinuteSeries {
     pub queue_out: Vec<u32>,
     /// The series grows up to this many minutes (`None`: without bound).
     /// CA answers can come long after the horizon (a deep queue, a slow
-    /// CA); past the limit they still count in [`CaCounts`] but get no
+    /// CA); past the limit they still count in [`StageCounts`] but get no
     /// minute, so that one absurd service time cannot allocate gigabytes.
     pub limit: Option<usize>,
     /// Entries that fell past `limit`.
@@ -125,8 +125,8 @@ impl MinuteSeries {
     }
 }
 
-pub struct CaMetrics {
-    pub counts: CaCounts,
+pub struct StageMetrics {
+    pub counts: StageCounts,
     pub minutes: MinuteSeries,
     /// Queue waits of requests that entered service, in ms.
     pub waits: Histogram<u64>,
@@ -142,10 +142,10 @@ pub struct CaMetrics {
     pub count_work_until: SimTime,
 }
 
-impl CaMetrics {
+impl StageMetrics {
     pub fn new(minutes: usize) -> Self {
-        CaMetrics {
-            counts: CaCounts::default(),
+        StageMetrics {
+            counts: StageCounts::default(),
             minutes: MinuteSeries::with_minutes(minutes),
             waits: Histogram::new(3).expect("3 significant digits is a valid precision"),
             hourly_waits: HourlyWaits::default(),
@@ -159,14 +159,14 @@ impl CaMetrics {
 
     /// Counts worker time only up to `horizon`.
     pub fn until(self, horizon: SimTime) -> Self {
-        CaMetrics {
+        StageMetrics {
             count_work_until: horizon,
             ..self
         }
     }
 }
 
-impl CaObserver for CaMetrics {
+impl StageObserver for StageMetrics {
     fn arrival(&mut self, at: SimTime) {
         self.counts.arrivals += 1;
         let m = &mut self.minutes;
@@ -232,11 +232,11 @@ impl CaObserver for CaMetrics {
 mod tests {
     use super::*;
     use crate::engine::Streams;
-    use crate::model::ca::{CaConfig, CaStage};
     use crate::model::dist::DurationDist;
+    use crate::model::stage::{Stage, StageConfig};
 
-    fn one_worker(service: SimDuration) -> CaStage {
-        let config = CaConfig {
+    fn one_worker(service: SimDuration) -> Stage {
+        let config = StageConfig {
             workers: 1,
             service_time: DurationDist::Fixed { value: service },
             queue_limit: None,
@@ -244,7 +244,7 @@ mod tests {
             work_on_abandoned: true,
             validates_challenge: false,
         };
-        CaStage::new(config, Streams::new(1), Vec::new(), Vec::new())
+        Stage::new(config, Streams::new(1), Vec::new(), Vec::new())
     }
 
     /// Long waits keep their size in the percentiles (the histogram grows;
@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn wait_percentiles_see_long_waits() {
         let mut ca = one_worker(SimDuration::from_secs(10));
-        let mut m = CaMetrics::new(60);
+        let mut m = StageMetrics::new(60);
         // 11 requests at once: the k-th waits 10·k s, k = 0..=10.
         for _ in 0..11 {
             ca.submit(SimTime::ZERO, None, &mut m);
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn work_is_counted_within_the_horizon_only() {
         let mut ca = one_worker(SimDuration::from_secs(60));
-        let mut m = CaMetrics::new(10).until(SimTime::ZERO + SimDuration::from_secs(600));
+        let mut m = StageMetrics::new(10).until(SimTime::ZERO + SimDuration::from_secs(600));
         for _ in 0..20 {
             ca.submit(SimTime::ZERO, None, &mut m);
         }

@@ -18,7 +18,7 @@ use crate::engine::{SimDuration, SimTime, Streams};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CaConfig {
+pub struct StageConfig {
     /// Requests served in parallel.
     pub workers: u32,
     /// Time one worker spends on one request.
@@ -77,7 +77,7 @@ pub struct Window {
 }
 
 /// Hooks for metrics: the stage reports what happened, the caller counts it.
-pub trait CaObserver {
+pub trait StageObserver {
     fn arrival(&mut self, at: SimTime);
     fn outcome(&mut self, outcome: Outcome, at: SimTime);
     /// The request waited in the queue over [arrived, left).
@@ -90,8 +90,8 @@ pub trait CaObserver {
     fn queue_length(&mut self, waiting: usize);
 }
 
-pub struct CaStage {
-    config: CaConfig,
+pub struct Stage {
+    config: StageConfig,
     streams: Streams,
     outages: Vec<Window>,
     degraded: Vec<(Window, f64)>,
@@ -102,9 +102,9 @@ pub struct CaStage {
     arrivals: u64,
 }
 
-impl CaStage {
+impl Stage {
     pub fn new(
-        config: CaConfig,
+        config: StageConfig,
         streams: Streams,
         mut outages: Vec<Window>,
         degraded: Vec<(Window, f64)>,
@@ -112,7 +112,7 @@ impl CaStage {
         outages.sort_by_key(|w| (w.from, w.to));
         let workers = config.workers.max(1) as usize;
         let free_at = std::iter::repeat_n(Reverse(SimTime(i64::MIN / 4)), workers).collect();
-        CaStage {
+        Stage {
             config,
             streams,
             outages,
@@ -152,7 +152,7 @@ impl CaStage {
         &mut self,
         now: SimTime,
         challenge_deadline: Option<SimTime>,
-        obs: &mut impl CaObserver,
+        obs: &mut impl StageObserver,
     ) -> Response {
         let seq = self.arrivals;
         self.arrivals += 1;
@@ -265,7 +265,7 @@ impl CaStage {
         Response { outcome, at }
     }
 
-    fn wait_in_queue(&mut self, now: SimTime, leaves: SimTime, obs: &mut impl CaObserver) {
+    fn wait_in_queue(&mut self, now: SimTime, leaves: SimTime, obs: &mut impl StageObserver) {
         if leaves > now {
             self.leaves_queue_at.push(Reverse(leaves));
             obs.queued(now, leaves);
