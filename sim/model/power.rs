@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::clock::{CivilDate, TimeOfDay, UtcInstant, UtcOffset};
 use super::dist::{deserialize_dist, DurationDist};
 use super::purpose;
+use super::zone::{LocalClock, LocalDay, TimeZoneSetting};
 use crate::engine::calendar::{is_weekend, CivilDay};
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::{Calendar, SimDuration, SimTime, StreamRng, Streams};
@@ -53,7 +54,12 @@ pub struct OfficeHours {
     pub weekend_use: f64,
     /// Probability that a device is not used on a given working day.
     pub absence: f64,
+    /// The local clock's fixed offset from UTC (no daylight saving).
     pub utc_offset: UtcOffset,
+    /// A named zone that follows daylight saving (`"Europe/Berlin"`), or
+    /// shares of the cohort in several zones; replaces `utc_offset`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<TimeZoneSetting>,
     /// Days nobody comes in (local dates).
     pub holidays: Vec<CivilDate>,
 }
@@ -69,6 +75,7 @@ impl Default for OfficeHours {
             weekend_use: 0.05,
             absence: 0.05,
             utc_offset: UtcOffset::default(),
+            time_zone: None,
             holidays: Vec::new(),
         }
     }
@@ -91,7 +98,11 @@ pub struct LaptopUse {
     pub idle_day: f64,
     /// Probability of use on a weekend day or holiday.
     pub weekend_use: f64,
+    /// The local clock's fixed offset from UTC (no daylight saving).
     pub utc_offset: UtcOffset,
+    /// A named zone or shares of zones, as for office hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<TimeZoneSetting>,
     pub holidays: Vec<CivilDate>,
 }
 
@@ -108,6 +119,7 @@ impl Default for LaptopUse {
             idle_day: 0.15,
             weekend_use: 0.4,
             utc_offset: UtcOffset::default(),
+            time_zone: None,
             holidays: Vec::new(),
         }
     }
@@ -294,21 +306,34 @@ impl PowerSchedule {
     }
 }
 
-/// Walks local days from the one containing `t`, asking `sessions` for each.
-fn walk_days<S: IntoIterator<Item = (SimTime, SimTime)>>(
+/// The device's local clock: its zone from `time_zone`, else the fixed
+/// `utc_offset`.
+fn local_clock<'a>(
     clock: &DeviceClock,
-    offset: UtcOffset,
+    time_zone: &'a Option<TimeZoneSetting>,
+    utc_offset: UtcOffset,
+) -> LocalClock<'a> {
+    match time_zone {
+        Some(zones) => zones.for_device(clock.streams, clock.device).clock(),
+        None => LocalClock::Fixed(utc_offset.0.ms()),
+    }
+}
+
+/// Walks local days from the one containing `t`, asking `sessions` for each.
+fn walk_days<'z, S: IntoIterator<Item = (SimTime, SimTime)>>(
+    clock: &DeviceClock,
+    local: LocalClock<'z>,
     t: SimTime,
     limit: SimTime,
-    mut sessions: impl FnMut(CivilDay, SimTime) -> S,
+    mut sessions: impl FnMut(&LocalDay<'z>) -> S,
 ) -> Option<OnlineSpan> {
-    let mut day = clock.calendar.local_day(t, offset.0) - 1; // yesterday's session may run past midnight
+    let mut day = local.local_day(&clock.calendar, t) - 1; // yesterday's session may run past midnight
     loop {
-        let midnight = clock.calendar.local_midnight(day, offset.0);
-        if midnight >= limit {
+        let today = local.day(&clock.calendar, day);
+        if today.midnight >= limit {
             return None;
         }
-        for (s, e) in sessions(day, midnight) {
+        for (s, e) in sessions(&today) {
             if e > t && s < limit {
                 return Some(OnlineSpan {
                     from: s.max(t),
@@ -357,19 +382,19 @@ impl OfficeHours {
                 booted_at: None,
             });
         }
-        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
-            self.session(clock, day, midnight)
-        })
+        let local = local_clock(clock, &self.time_zone, self.utc_offset);
+        walk_days(clock, local, t, limit, |today| self.session(clock, today))
     }
 
     /// The device's session on a local day, if it is used that day.
-    fn session(
-        &self,
-        clock: &DeviceClock,
-        day: CivilDay,
-        midnight: SimTime,
-    ) -> Option<(SimTime, SimTime)> {
-        let mut rng = day_of_use(clock, day, &self.holidays, self.weekend_use, self.absence)?;
+    fn session(&self, clock: &DeviceClock, today: &LocalDay) -> Option<(SimTime, SimTime)> {
+        let mut rng = day_of_use(
+            clock,
+            today.day,
+            &self.holidays,
+            self.weekend_use,
+            self.absence,
+        )?;
         let clock_time = |mean: TimeOfDay, sd: SimDuration, rng: &mut StreamRng| {
             let ms = Normal::new(mean.0.ms() as f64, sd.ms().max(0) as f64)
                 .map(|d| d.sample(rng))
@@ -380,26 +405,25 @@ impl OfficeHours {
         let off = clock_time(self.stop, self.stop_sd, &mut rng)
             .max(on + 15 * MS_PER_MINUTE)
             .min(MS_PER_DAY);
-        (off > on).then(|| (midnight + SimDuration(on), midnight + SimDuration(off)))
+        (off > on).then(|| (today.at(on), today.at(off)))
     }
 }
 
 impl LaptopUse {
     fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
-        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
-            self.sessions(clock, day, midnight)
-        })
+        let local = local_clock(clock, &self.time_zone, self.utc_offset);
+        walk_days(clock, local, t, limit, |today| self.sessions(clock, today))
     }
 
     /// The day's sessions, sorted and merged where they overlap.
-    fn sessions(
-        &self,
-        clock: &DeviceClock,
-        day: CivilDay,
-        midnight: SimTime,
-    ) -> Vec<(SimTime, SimTime)> {
-        let Some(mut rng) = day_of_use(clock, day, &self.holidays, self.weekend_use, self.idle_day)
-        else {
+    fn sessions(&self, clock: &DeviceClock, today: &LocalDay) -> Vec<(SimTime, SimTime)> {
+        let Some(mut rng) = day_of_use(
+            clock,
+            today.day,
+            &self.holidays,
+            self.weekend_use,
+            self.idle_day,
+        ) else {
             return Vec::new();
         };
         let extra = Poisson::new((self.sessions_per_day - 1.0).max(1e-9))
@@ -414,10 +438,9 @@ impl LaptopUse {
             .map(|_| {
                 let s = rng.random_range(lo..hi);
                 let len = self.session_length.sample(&mut rng).ms().max(MS_PER_MINUTE);
-                (
-                    midnight + SimDuration(s),
-                    midnight + SimDuration((s + len).min(2 * MS_PER_DAY)),
-                )
+                // Starts on the local clock; lasts `len` of elapsed time.
+                let start = today.at(s);
+                (start, start + SimDuration(len.min(2 * MS_PER_DAY - s)))
             })
             .collect();
         out.sort_unstable();

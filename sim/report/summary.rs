@@ -132,7 +132,12 @@ impl Summary {
         let stages = result
             .stages
             .iter()
-            .map(|st| (st.name.clone(), StageSummary::new(&st.metrics, st.workers, s)))
+            .map(|st| {
+                (
+                    st.name.clone(),
+                    StageSummary::new(&st.metrics, st.workers, s),
+                )
+            })
             .collect();
         Summary {
             format: FORMAT,
