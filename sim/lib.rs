@@ -10,9 +10,11 @@
 //! - [`scenario`]: TOML scenario files, presets expanded, validation, clear errors;
 //! - [`report`]: `summary.json`, CSV time series, the printed summary;
 //! - [`sweep`]: parameter grids, replications, shards, merge, recommendation;
+//! - [`host`]: what the machine offers (the memory a run may use);
 //! - the `certfleet` binary (`cli`): commands, progress, output folders.
 
 pub mod engine;
+pub mod host;
 pub mod metrics;
 pub mod model;
 pub mod presets;
