@@ -11,5 +11,6 @@ mod outputs;
 mod presets;
 mod report;
 mod scenarios;
+mod schema;
 mod sweep;
 mod timelines;

@@ -224,6 +224,21 @@ impl fmt::Display for SimDuration {
     }
 }
 
+/// Scenarios write durations as strings with units (`parse_duration`).
+impl schemars::JsonSchema for SimDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration: numbers with units, ms, s, m (minutes), h, d, w (7 days), y (365 days), combinable; \"0\" is zero.",
+            "pattern": "^\\s*(0|([0-9][0-9._]* *(ms|s|m|h|d|w|y))+)\\s*$",
+            "examples": ["41d", "8h", "1h30m", "250ms"]
+        })
+    }
+}
+
 impl Serialize for SimDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

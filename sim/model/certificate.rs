@@ -1,6 +1,7 @@
 //! Certificates and how a cohort's first certificates were issued (MODEL.md §4).
 
 use rand::RngExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::clock::UtcInstant;
@@ -23,7 +24,7 @@ impl Certificate {
 }
 
 /// When the cohort's initial certificates were issued.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Enrollment {
     /// A fleet in steady state. Certificate ages are drawn uniformly over the
@@ -34,9 +35,17 @@ pub enum Enrollment {
     #[default]
     Steady,
     /// Everyone enrolled at one instant (the synchronised cohort).
-    At { at: UtcInstant },
+    At {
+        /// The enrolment instant.
+        at: UtcInstant,
+    },
     /// Enrolments spread uniformly between two instants.
-    Ramp { from: UtcInstant, to: UtcInstant },
+    Ramp {
+        /// First enrolment.
+        from: UtcInstant,
+        /// Last enrolment.
+        to: UtcInstant,
+    },
 }
 
 impl Enrollment {

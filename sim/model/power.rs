@@ -7,6 +7,7 @@
 
 use rand::RngExt;
 use rand_distr::{Distribution, Normal, Poisson};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::clock::{CivilDate, TimeOfDay, UtcInstant, UtcOffset};
@@ -18,7 +19,7 @@ use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::{Calendar, SimDuration, SimTime, StreamRng, Streams};
 
 /// A base power schedule of a cohort.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "schedule", rename_all = "snake_case")]
 pub enum PowerSchedule {
     /// Servers, kiosks: online all the time.
@@ -39,14 +40,16 @@ pub enum PowerSchedule {
 /// weekends, hence `left_on_share = 0.5`; start ~ N(08:30, 30 min) and stop ~
 /// N(17:30, 45 min) are MODEL.md §3's examples. `weekend_use` and `absence`
 /// are judgement calls (a few percent), exposed so that users can calibrate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct OfficeHours {
     /// Mean switch-on time, local clock.
     pub start: TimeOfDay,
+    /// Standard deviation of the switch-on time (per device and day).
     pub start_sd: SimDuration,
     /// Mean switch-off time, local clock.
     pub stop: TimeOfDay,
+    /// Standard deviation of the switch-off time.
     pub stop_sd: SimDuration,
     /// Share of devices left on overnight and at weekends (per device habit).
     pub left_on_share: f64,
@@ -84,15 +87,17 @@ impl Default for OfficeHours {
 /// Defaults are judgement calls for a knowledge worker's laptop (no public
 /// source): 2.5 sessions on a day of use, median 1 h each, between 07:00 and
 /// 23:00; idle on 15 % of weekdays, used on 40 % of weekend days.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LaptopUse {
     /// Mean number of sessions on a day of use (Poisson, at least one).
     pub sessions_per_day: f64,
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub session_length: DurationDist,
     /// Sessions start between these local times.
     pub active_from: TimeOfDay,
+    /// End of the local period in which sessions start.
     pub active_to: TimeOfDay,
     /// Probability of no use on a working day.
     pub idle_day: f64,
@@ -103,6 +108,7 @@ pub struct LaptopUse {
     /// A named zone or shares of zones, as for office hours.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<TimeZoneSetting>,
+    /// Days used like a weekend day (local dates).
     pub holidays: Vec<CivilDate>,
 }
 
@@ -125,7 +131,7 @@ impl Default for LaptopUse {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodLaw {
     /// Memoryless periods: a two-state Markov chain (closed forms, §8.2).
@@ -135,13 +141,17 @@ pub enum PeriodLaw {
     Weibull,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnOff {
+    /// Mean length of an online period.
     pub mean_on: SimDuration,
+    /// Mean length of an offline period.
     pub mean_off: SimDuration,
+    /// The law of period lengths.
     #[serde(default = "default_law")]
     pub distribution: PeriodLaw,
+    /// Shape of Weibull periods (below 1: heavy-tailed; 1: exponential).
     #[serde(default = "default_shape")]
     pub weibull_shape: f64,
 }
@@ -153,25 +163,29 @@ fn default_shape() -> f64 {
     0.7
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RandomSlots {
+    /// Probability of being online in a slot.
     pub p_online: f64,
+    /// Slot length.
     pub slot: SimDuration,
 }
 
 /// A share of the cohort goes dark at a date for a drawn duration, then
 /// resumes its base schedule (COVID office closure, a device in a drawer).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfflineEpisode {
     /// Share of the cohort's devices affected.
     pub share: f64,
     /// When the episode starts; with `start_until`, uniformly in between.
     pub start: UtcInstant,
+    /// With it, each device's episode starts uniformly between `start` and this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_until: Option<UtcInstant>,
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub duration: DurationDist,
 }
 

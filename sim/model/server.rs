@@ -1,12 +1,13 @@
 //! The enrollment service's eligibility policy (MODEL.md §6).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::certificate::Certificate;
 use super::client::RenewalRule;
 use crate::engine::{SimDuration, SimTime};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EligibilityPolicy {
     /// The server's own renewal window: a renewal before it is refused with
@@ -33,12 +34,16 @@ pub struct EligibilityPolicy {
 /// A share of issued requests wait for a CA manager's approval; the client
 /// picks the certificate up at its first trigger after approval, and a
 /// request pending longer than `drop_after` is dropped (ADCS: 60 days).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
+    /// Share of issued requests held for approval (0–1).
     pub share: f64,
+    /// Time from the request to the manager's approval.
     #[serde(deserialize_with = "crate::model::dist::deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub delay: crate::model::dist::DurationDist,
+    /// A request pending this long is dropped; the client starts over.
     pub drop_after: SimDuration,
 }
 

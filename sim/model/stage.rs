@@ -10,19 +10,21 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::dist::{deserialize_dist, DurationDist};
 use super::purpose;
 use crate::engine::{SimDuration, SimTime, Streams};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
     /// Requests served in parallel.
     pub workers: u32,
     /// Time one worker spends on one request.
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub service_time: DurationDist,
     /// Most requests waiting (not in service); beyond it a request is refused
     /// at once (HTTP 503). Absent: unbounded.

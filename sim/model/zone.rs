@@ -339,6 +339,26 @@ impl fmt::Debug for TimeZoneSetting {
     }
 }
 
+impl schemars::JsonSchema for TimeZoneSetting {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TimeZone".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The local clock: an IANA time zone that follows daylight saving (\"Europe/Berlin\") or a fixed offset (\"+01:00\"); or a table of zones and the share of the cohort in each, adding up to 1.",
+            "anyOf": [
+                { "type": "string", "examples": ["Europe/Berlin", "America/New_York", "+05:30"] },
+                {
+                    "type": "object",
+                    "additionalProperties": { "type": "number", "exclusiveMinimum": 0, "maximum": 1 },
+                    "minProperties": 1,
+                    "examples": [{ "Europe/Berlin": 0.6, "America/New_York": 0.4 }]
+                }
+            ]
+        })
+    }
+}
+
 impl Serialize for TimeZoneSetting {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
