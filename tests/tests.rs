@@ -2,6 +2,7 @@
 
 mod common;
 
+mod cli;
 mod closed_forms;
 mod determinism;
 mod errors;
@@ -9,6 +10,7 @@ mod events;
 mod fuzz;
 mod outputs;
 mod presets;
+mod readme;
 mod report;
 mod scenarios;
 mod schema;
