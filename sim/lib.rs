@@ -3,7 +3,7 @@
 //! Layers, each depending only on those below it:
 //! - [`engine`]: simulated time, the calendar, the event queue, random streams;
 //! - [`model`]: devices, power schedules, certificates, renewal clients, the
-//!   server's eligibility policy, the CA (MODEL.md §3–6);
+//!   server's eligibility policy, the CA (docs/model.md);
 //! - [`metrics`]: counters and time series collected during a run;
 //! - [`simulation`]: the event loop tying model and metrics together;
 //! - [`presets`]: the real renewal systems as data over the model;

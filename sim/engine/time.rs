@@ -1,6 +1,6 @@
 //! Simulated time: integer milliseconds from the scenario's start instant.
 //!
-//! MODEL.md §2 asks for integer seconds; certfleet counts milliseconds so that
+//! Integer milliseconds rather than seconds, so that
 //! a CA serving 100 requests per second (service times of a few ms) is
 //! represented exactly. Everything a scenario says in seconds or coarser is
 //! exact in this unit too.

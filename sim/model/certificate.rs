@@ -1,4 +1,5 @@
-//! Certificates and how a cohort's first certificates were issued (MODEL.md §4).
+//! Certificates and how a cohort's first certificates were issued
+//! (docs/model.md, "Certificates and enrolment").
 
 use rand::RngExt;
 use schemars::JsonSchema;
@@ -31,7 +32,7 @@ pub enum Enrollment {
     /// part of the lifetime *before* the renewal window opens, so that no
     /// device starts inside its window: drawing over the whole lifetime would
     /// put the share W/L of the fleet in its window at t = 0 and invent a
-    /// load spike (MODEL.md §4).
+    /// load spike (docs/model.md, "Certificates and enrolment").
     #[default]
     Steady,
     /// Everyone enrolled at one instant (the synchronised cohort).

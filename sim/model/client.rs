@@ -1,4 +1,4 @@
-//! The device side of renewal (MODEL.md §5): when the client wakes up
+//! The device side of renewal (docs/model.md, "Renewal clients"): when the client wakes up
 //! (triggers), from when it wants to renew (renewal rule), whether it may try
 //! now (retry gate), and what it does once the certificate has expired.
 
@@ -67,7 +67,8 @@ pub enum Delivery {
     #[default]
     Immediate,
     /// At the device's next check-in after issuance (Intune PKCS: the
-    /// connector requests on the device's behalf, seed 003).
+    /// connector requests on the device's behalf: Microsoft, "Intune –
+    /// Enrollment Options for End-Entity Certificates").
     NextCheckin,
 }
 
@@ -181,7 +182,8 @@ pub enum RenewalRule {
         short_lived: Option<ShortLived>,
     },
     /// ADCS autoenrollment: at max(issued + 80 %·L, expiry − renewal period),
-    /// whichever leaves the shorter remaining time (seed 004).
+    /// whichever leaves the shorter remaining time (Podāns, "Certificate
+    /// Autoenrollment in Windows Server 2016", part 2).
     Adcs {
         /// The template's renewal period (default in Windows: 6 weeks).
         renewal_period: SimDuration,
@@ -202,7 +204,7 @@ pub enum RenewalRule {
     },
     /// No restriction: due at any time (a server that accepts any renewal).
     Anytime,
-    /// Never due: the certificate is never renewed (imported PKCS, seed 003).
+    /// Never due: the certificate is never renewed (imported PKCS).
     Never,
 }
 
@@ -267,7 +269,7 @@ impl RenewalRule {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OnExpiry {
-    /// The client cannot renew an expired certificate (Intune MDM, seed 000):
+    /// The client cannot renew an expired certificate (Intune MDM: Ooms, "Fullmetal Certificate"):
     /// only the server's `accept_expired_for` can save it.
     #[default]
     Stranded,

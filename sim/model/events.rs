@@ -44,7 +44,7 @@ pub enum ScheduledEvent {
         target: String,
     },
     /// The certificate template's major version is bumped: every holder
-    /// re-enrolls at its next trigger, whatever its window (ADCS, seed 004).
+    /// re-enrolls at its next trigger, whatever its window (ADCS autoenrollment).
     TemplateBump {
         /// When the new template version is published.
         at: UtcInstant,

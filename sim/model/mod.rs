@@ -1,4 +1,4 @@
-//! The certificate-fleet model (MODEL.md §3–6): devices and their power
+//! The certificate-fleet model (docs/model.md): devices and their power
 //! schedules, certificates, renewal clients, the server's eligibility policy,
 //! and the CA. Nothing here knows about files, formats or metrics;
 //! `simulation` ties the parts together.

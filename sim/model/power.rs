@@ -1,5 +1,6 @@
-//! When a device is online (MODEL.md §3): power schedules, drawn day by day
-//! from the device's own random stream, and the offline-episode overlay.
+//! When a device is online (docs/model.md, "Devices and when they are
+//! online"): power schedules, drawn day by day from the device's own random
+//! stream, and the offline-episode overlay.
 //!
 //! Nothing here steps through time: `next_span` answers "from `t` on, when is
 //! the device next online, and until when?" by drawing only the days (or
@@ -31,15 +32,16 @@ pub enum PowerSchedule {
     /// Alternating on/off periods (exponential: a two-state Markov chain).
     OnOff(OnOff),
     /// Online in each fixed slot independently with probability `p_online`:
-    /// the textbook case of MODEL.md §8.2, useful for checks.
+    /// the textbook case of the closed forms (docs/model.md), useful for checks.
     RandomSlots(RandomSlots),
 }
 
-/// Defaults: LBNL-46930 (2001) found 44 % of office computers turned off at
+/// Defaults: LBNL-46930 (Webber et al., "Field Surveys of Office Equipment
+/// Operating Patterns", 2001) found 44 % of office computers turned off at
 /// night and later reviews put about half of office PCs on overnight and at
-/// weekends, hence `left_on_share = 0.5`; start ~ N(08:30, 30 min) and stop ~
-/// N(17:30, 45 min) are MODEL.md §3's examples. `weekend_use` and `absence`
-/// are judgement calls (a few percent), exposed so that users can calibrate.
+/// weekends, hence `left_on_share = 0.5`. Start ~ N(08:30, 30 min), stop ~
+/// N(17:30, 45 min), `weekend_use` and `absence` (a few percent) are judgement
+/// calls for a European office day, exposed so that users can calibrate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct OfficeHours {
@@ -134,7 +136,7 @@ impl Default for LaptopUse {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodLaw {
-    /// Memoryless periods: a two-state Markov chain (closed forms, §8.2).
+    /// Memoryless periods: a two-state Markov chain (closed form 2 in docs/model.md).
     Exponential,
     /// Weibull periods with `weibull_shape` (< 1: heavy-tailed, as measured
     /// availability often is: Nurmi, Brevik, Wolski, Euro-Par 2005).

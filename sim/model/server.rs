@@ -1,4 +1,5 @@
-//! The enrollment service's eligibility policy (MODEL.md §6).
+//! The enrollment service's eligibility policy (docs/model.md, "The
+//! enrollment service and the CA").
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,22 +12,22 @@ use crate::engine::{SimDuration, SimTime};
 #[serde(default, deny_unknown_fields)]
 pub struct EligibilityPolicy {
     /// The server's own renewal window: a renewal before it is refused with
-    /// `NotEligibleToRenew` (Intune, seed 000), whatever the client thinks.
+    /// `NotEligibleToRenew` (Intune), whatever the client thinks.
     pub renewal: RenewalRule,
     /// How long after expiry the server still accepts a renewal signed with
     /// the expired certificate (0 = never; Intune's temporary workaround).
     pub accept_expired_for: SimDuration,
     /// The service forgets a device whose certificate has been expired this
-    /// long (Intune deletes the record after 180 days, seed 000); reported
+    /// long (Intune deletes the record after 180 days); reported
     /// as `records_deleted`. Absent: never.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forget_after_expired: Option<SimDuration>,
     /// A challenge handed out at each try, valid this long (Intune SCEP: 1
-    /// hour, seeds 001/002). A stage with `validates_challenge` rejects a
+    /// hour). A stage with `validates_challenge` rejects a
     /// request it starts after that. Absent: no challenge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge_validity: Option<SimDuration>,
-    /// Requests held for CA manager approval (ADCS, seed 004). Absent: none.
+    /// Requests held for CA manager approval (ADCS autoenrollment). Absent: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
 }

@@ -1,4 +1,4 @@
-//! The certificate authority as a queueing stage (MODEL.md §6): `workers`
+//! The certificate authority as a queueing stage (docs/model.md): `workers`
 //! parallel workers, FIFO queue with a bound, a client timeout, scheduled
 //! outages and degraded periods.
 //!
@@ -40,7 +40,7 @@ pub struct StageConfig {
     #[serde(default = "yes")]
     pub work_on_abandoned: bool,
     /// This stage checks the request's SCEP challenge when it starts on it
-    /// (NDES asks Intune to validate it, seed 002) and rejects an expired one.
+    /// (NDES asks Intune to validate it) and rejects an expired one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validates_challenge: bool,
 }

@@ -351,7 +351,8 @@ enum Rate {
 struct SweepParam {
     /// Column name in the outputs (default: the path's last key).
     name: Option<String>,
-    /// A key path such as "ca.workers" or "cohorts.*.client.renewal.window" (`*`: every element, `[n]`: one).
+    /// A key path such as "ca.workers" or "cohorts.*.client.renewal.window"
+    /// (`*`: every element, `[n]`: one).
     path: Option<String>,
     /// Several key paths that all take the same value.
     paths: Option<Vec<String>>,
