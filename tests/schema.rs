@@ -61,7 +61,8 @@ fn unknown_keys_fail_the_schema_as_they_fail_the_loader() {
     let validator = validator();
     let base = as_json(&repo().join("tests/data/small.toml"));
     assert!(validator.is_valid(&base));
-    let cases: [(&str, fn(&mut Value)); 5] = [
+    type Mutation = fn(&mut Value);
+    let cases: [(&str, Mutation); 5] = [
         ("top level", |d| {
             d["horizn"] = "2y".into();
         }),
