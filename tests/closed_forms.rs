@@ -4,7 +4,7 @@
 use certfleet::engine::{Purpose, SimDuration, SimTime, Streams};
 use certfleet::metrics::StageMetrics;
 use certfleet::model::dist::DurationDist;
-use certfleet::model::stage::{Stage, StageConfig};
+use certfleet::model::stage::{Stage, StageConfig, Ticket};
 
 use crate::common::{
     arrival_minutes, assert_binomial, run, scenario, summary, MINUTES_PER_DAY, UNLIMITED_CA,
@@ -202,8 +202,10 @@ fn ca_queue_mean_wait_matches_erlang_c() {
         .map(|r| {
             let streams = Streams::new(1000 + r);
             let mut ca = Stage::new(config.clone(), streams, Vec::new(), Vec::new());
-            let mut metrics = StageMetrics::new(10);
-            let mut warm = StageMetrics::new(10);
+            // 20,000 arrivals at 3/s take under 2 hours: all within a day.
+            let day = SimTime(86_400_000);
+            let mut metrics = StageMetrics::new(day);
+            let mut warm = StageMetrics::new(day);
             let mut rng = streams.rng(0, Purpose(99), 0);
             let gaps = DurationDist::Exponential {
                 mean: SimDuration::from_secs_f64(1.0 / lambda),
@@ -211,10 +213,15 @@ fn ca_queue_mean_wait_matches_erlang_c() {
             let mut t = SimTime(0);
             for i in 0..arrivals {
                 t += gaps.sample(&mut rng);
+                let ticket = Ticket {
+                    device: 0,
+                    index: i,
+                    challenge_deadline: None,
+                };
                 if i < warmup {
-                    ca.submit(t, None, &mut warm);
+                    ca.submit(t, ticket, &mut warm);
                 } else {
-                    ca.submit(t, None, &mut metrics);
+                    ca.submit(t, ticket, &mut metrics);
                 }
             }
             metrics.wait_total.as_secs_f64() / metrics.waits.len() as f64

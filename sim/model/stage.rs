@@ -1,11 +1,17 @@
-//! The certificate authority as a queueing stage (MODEL.md §6): `workers`
-//! parallel workers, FIFO queue with a bound, a client timeout, scheduled
-//! outages and degraded periods.
+//! A stage of the request path (MODEL.md §6) as a queue: `workers`
+//! parallel workers, a FIFO queue with a bound, a client timeout, scheduled
+//! outages and degraded periods. The CA is one; a reverse proxy, NDES or the
+//! Intune Certificate Connector before it are others.
 //!
-//! Requests reach the CA in time order, so each request's fate is decided
+//! Requests reach a stage in time order, so each request's fate is decided
 //! the moment it arrives (Lindley's recursion over the workers' free times):
-//! the CA needs no events of its own, and every request ends exactly once,
+//! a stage needs no events of its own, and every request ends exactly once,
 //! as served, refused, timed out or failed by an outage.
+//!
+//! A request's service time is drawn from a stream keyed by the request
+//! itself ([`Ticket`]), not by its position in the arrival order, so no
+//! result depends on the order in which the stage happens to see requests
+//! that arrive at the same instant.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -62,6 +68,18 @@ pub enum Outcome {
     ChallengeExpired,
 }
 
+/// Who is asking: the key of the request's own random stream, and the
+/// deadline of its SCEP challenge (for a stage that validates challenges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    /// The device that sent the request.
+    pub device: u64,
+    /// Which of the device's requests this is (its try, attempt and hop),
+    /// as a stream index: the service time is drawn from (device, index).
+    pub index: u64,
+    pub challenge_deadline: Option<SimTime>,
+}
+
 /// The answer the client sees, and when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response {
@@ -90,6 +108,12 @@ pub trait StageObserver {
     fn queue_length(&mut self, waiting: usize);
 }
 
+/// Reports how a request ended, and returns that answer.
+fn answer(outcome: Outcome, at: SimTime, obs: &mut impl StageObserver) -> Response {
+    obs.outcome(outcome, at);
+    Response { outcome, at }
+}
+
 pub struct Stage {
     config: StageConfig,
     streams: Streams,
@@ -99,7 +123,6 @@ pub struct Stage {
     free_at: BinaryHeap<Reverse<SimTime>>,
     /// When each waiting request leaves the queue.
     leaves_queue_at: BinaryHeap<Reverse<SimTime>>,
-    arrivals: u64,
 }
 
 impl Stage {
@@ -119,7 +142,6 @@ impl Stage {
             degraded,
             free_at,
             leaves_queue_at: BinaryHeap::new(),
-            arrivals: 0,
         }
     }
 
@@ -146,23 +168,16 @@ impl Stage {
     }
 
     /// A request arrives now; decide its fate. Calls must come in
-    /// non-decreasing time order. `challenge_deadline`: when the request's
-    /// challenge expires, for a stage that validates challenges.
+    /// non-decreasing time order.
     pub fn submit(
         &mut self,
         now: SimTime,
-        challenge_deadline: Option<SimTime>,
+        ticket: Ticket,
         obs: &mut impl StageObserver,
     ) -> Response {
-        let seq = self.arrivals;
-        self.arrivals += 1;
         obs.arrival(now);
         if self.down_at(now) {
-            obs.outcome(Outcome::FailedOutage, now);
-            return Response {
-                outcome: Outcome::FailedOutage,
-                at: now,
-            };
+            return answer(Outcome::FailedOutage, now, obs);
         }
         while self
             .leaves_queue_at
@@ -171,55 +186,46 @@ impl Stage {
         {
             self.leaves_queue_at.pop();
         }
-        if let Some(limit) = self.config.queue_limit {
-            if self.leaves_queue_at.len() as u64 >= limit {
-                obs.outcome(Outcome::Refused, now);
-                return Response {
-                    outcome: Outcome::Refused,
-                    at: now,
-                };
-            }
-        }
         let Reverse(free) = *self.free_at.peek().expect("at least one worker");
         let start = now.max(free);
+        // The bound is on the waiting room: a request that finds a free
+        // worker is served even with `queue_limit = 0` (M/M/c/c, Erlang B).
+        if let Some(limit) = self.config.queue_limit {
+            if start > now && self.leaves_queue_at.len() as u64 >= limit {
+                return answer(Outcome::Refused, now, obs);
+            }
+        }
         let gives_up = self.config.timeout.map_or(SimTime::MAX, |d| now + d);
         let outage = self.next_outage_after(now);
 
         if start >= outage {
-            // Still waiting when the CA goes down: lost at the outage.
+            // Still waiting when the stage goes down: lost at the outage.
             let leaves = if self.config.work_on_abandoned {
                 outage
             } else {
                 outage.min(gives_up)
             };
             self.wait_in_queue(now, leaves, obs);
-            let (outcome, at) = if gives_up < outage {
-                (Outcome::TimedOut, gives_up)
+            return if gives_up < outage {
+                answer(Outcome::TimedOut, gives_up, obs)
             } else {
-                (Outcome::FailedOutage, outage)
+                answer(Outcome::FailedOutage, outage, obs)
             };
-            obs.outcome(outcome, at);
-            return Response { outcome, at };
         }
         if !self.config.work_on_abandoned && start > gives_up {
-            // The client gives up while waiting; the CA drops the request.
+            // The client gives up while waiting; the stage drops the request.
             self.wait_in_queue(now, gives_up, obs);
-            obs.outcome(Outcome::TimedOut, gives_up);
-            return Response {
-                outcome: Outcome::TimedOut,
-                at: gives_up,
-            };
+            return answer(Outcome::TimedOut, gives_up, obs);
         }
 
-        if let Some(deadline) = challenge_deadline.filter(|_| self.config.validates_challenge) {
+        if let Some(deadline) = ticket
+            .challenge_deadline
+            .filter(|_| self.config.validates_challenge)
+        {
             if start > deadline {
                 // Rejected the moment the stage looks at it: no worker time.
                 self.wait_in_queue(now, start, obs);
-                obs.outcome(Outcome::ChallengeExpired, start);
-                return Response {
-                    outcome: Outcome::ChallengeExpired,
-                    at: start,
-                };
+                return answer(Outcome::ChallengeExpired, start, obs);
             }
         }
         self.free_at.pop();
@@ -228,16 +234,17 @@ impl Stage {
         }
         obs.started(now, start.since(now));
         let factor = self.capacity_factor(start);
-        let mut service =
-            self.config
-                .service_time
-                .sample(&mut self.streams.rng(0, purpose::CA_SERVICE, seq));
+        let mut service = self.config.service_time.sample(&mut self.streams.rng(
+            ticket.device,
+            purpose::STAGE_SERVICE,
+            ticket.index,
+        ));
         if factor < 1.0 {
             service = SimDuration((service.ms() as f64 / factor.max(1e-9)).round() as i64);
         }
         let done = start + service;
         let (outcome, at, worker_free) = if done > outage {
-            // In service when the CA goes down.
+            // In service when the stage goes down.
             let at = gives_up.min(outage);
             (
                 if gives_up < outage {
@@ -261,8 +268,7 @@ impl Stage {
         };
         obs.work(start, busy, abandoned);
         self.free_at.push(Reverse(worker_free));
-        obs.outcome(outcome, at);
-        Response { outcome, at }
+        answer(outcome, at, obs)
     }
 
     fn wait_in_queue(&mut self, now: SimTime, leaves: SimTime, obs: &mut impl StageObserver) {
@@ -271,10 +277,6 @@ impl Stage {
             obs.queued(now, leaves);
             obs.queue_length(self.leaves_queue_at.len());
         }
-    }
-
-    pub fn arrivals(&self) -> u64 {
-        self.arrivals
     }
 
     pub fn workers(&self) -> u32 {
