@@ -84,7 +84,10 @@ impl MinuteSeries {
     }
 
     fn bump(column: &mut [u32], at: SimTime) {
-        if let Some(c) = usize::try_from(at.minute()).ok().and_then(|m| column.get_mut(m)) {
+        if let Some(c) = usize::try_from(at.minute())
+            .ok()
+            .and_then(|m| column.get_mut(m))
+        {
             *c = c.saturating_add(1);
         }
     }

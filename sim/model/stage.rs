@@ -283,3 +283,220 @@ impl Stage {
         self.config.workers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A stage's decisions on their own, request by request: hand-worked
+    //! cases of one or two workers with fixed service times.
+
+    use super::*;
+
+    /// Records every callback, to check what the stage reports.
+    #[derive(Default)]
+    struct Log {
+        arrivals: usize,
+        outcomes: Vec<(Outcome, SimTime)>,
+        queued: Vec<(SimTime, SimTime)>,
+        started: Vec<SimDuration>,
+        busy: SimDuration,
+        abandoned: SimDuration,
+    }
+
+    impl StageObserver for Log {
+        fn arrival(&mut self, _: SimTime) {
+            self.arrivals += 1;
+        }
+        fn outcome(&mut self, outcome: Outcome, at: SimTime) {
+            self.outcomes.push((outcome, at));
+        }
+        fn queued(&mut self, arrived: SimTime, left: SimTime) {
+            self.queued.push((arrived, left));
+        }
+        fn started(&mut self, _: SimTime, wait: SimDuration) {
+            self.started.push(wait);
+        }
+        fn work(&mut self, _: SimTime, busy: SimDuration, abandoned: SimDuration) {
+            self.busy = self.busy + busy;
+            self.abandoned = self.abandoned + abandoned;
+        }
+        fn queue_length(&mut self, _: usize) {}
+    }
+
+    fn s(secs: i64) -> SimTime {
+        SimTime(secs * 1000)
+    }
+
+    fn config(workers: u32, service_s: i64) -> StageConfig {
+        StageConfig {
+            workers,
+            service_time: DurationDist::Fixed {
+                value: SimDuration::from_secs(service_s),
+            },
+            queue_limit: None,
+            timeout: None,
+            work_on_abandoned: true,
+            validates_challenge: false,
+        }
+    }
+
+    fn stage(config: StageConfig, outages: &[(i64, i64)]) -> Stage {
+        let outages = outages
+            .iter()
+            .map(|&(from, to)| Window {
+                from: s(from),
+                to: s(to),
+            })
+            .collect();
+        Stage::new(config, Streams::new(7), outages, Vec::new())
+    }
+
+    fn ticket(index: u64) -> Ticket {
+        Ticket {
+            device: index,
+            index,
+            challenge_deadline: None,
+        }
+    }
+
+    fn answer_of(stage: &mut Stage, at: i64, index: u64, log: &mut Log) -> (Outcome, i64) {
+        let r = stage.submit(s(at), ticket(index), log);
+        (r.outcome, r.at.0 / 1000)
+    }
+
+    #[test]
+    fn an_arrival_into_an_outage_fails_at_once_and_costs_nothing() {
+        let mut st = stage(config(1, 10), &[(100, 200)]);
+        let mut log = Log::default();
+        assert_eq!(
+            answer_of(&mut st, 150, 0, &mut log),
+            (Outcome::FailedOutage, 150)
+        );
+        assert_eq!(log.busy, SimDuration::ZERO);
+        // The outage ends at 200 (exclusive): served again from then.
+        assert_eq!(answer_of(&mut st, 200, 1, &mut log), (Outcome::Served, 210));
+    }
+
+    #[test]
+    fn an_outage_fails_the_requests_in_service_and_waiting_at_its_start() {
+        let mut st = stage(config(1, 10), &[(105, 200)]);
+        let mut log = Log::default();
+        // In service 100–110; the stage goes down at 105.
+        assert_eq!(
+            answer_of(&mut st, 100, 0, &mut log),
+            (Outcome::FailedOutage, 105)
+        );
+        assert_eq!(log.busy, SimDuration::from_secs(5));
+        // One in service and one waiting when the stage goes down at 115:
+        // both fail then; the waiting one never cost worker time.
+        let mut st = stage(config(1, 10), &[(115, 200)]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 100, 0, &mut log), (Outcome::Served, 110));
+        assert_eq!(
+            answer_of(&mut st, 101, 1, &mut log),
+            (Outcome::FailedOutage, 115)
+        );
+        assert_eq!(
+            answer_of(&mut st, 102, 2, &mut log),
+            (Outcome::FailedOutage, 115)
+        );
+        assert_eq!(log.busy, SimDuration::from_secs(10 + 5));
+        assert!(log.queued.contains(&(s(102), s(115))));
+    }
+
+    #[test]
+    fn a_full_waiting_room_refuses_at_once_but_a_free_worker_still_serves() {
+        let mut c = config(2, 10);
+        c.queue_limit = Some(0);
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        // Two free workers: both served although there is no waiting room.
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::Served, 10));
+        // Both busy: the third would have to wait, and may not.
+        assert_eq!(answer_of(&mut st, 5, 2, &mut log), (Outcome::Refused, 5));
+        assert_eq!(answer_of(&mut st, 10, 3, &mut log), (Outcome::Served, 20));
+
+        let mut c = config(1, 10);
+        c.queue_limit = Some(1);
+        let mut st = stage(c, &[]);
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 1, 1, &mut log), (Outcome::Served, 20));
+        assert_eq!(answer_of(&mut st, 2, 2, &mut log), (Outcome::Refused, 2));
+        // The first waiter left the queue at 10: room again.
+        assert_eq!(answer_of(&mut st, 10, 3, &mut log), (Outcome::Served, 30));
+    }
+
+    #[test]
+    fn a_timeout_fails_the_client_while_the_stage_may_still_work() {
+        let mut c = config(1, 10);
+        c.timeout = Some(SimDuration::from_secs(15));
+        let mut st = stage(c.clone(), &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        // Starts at 10, done at 20 > 0 + 15: timed out at 15 …
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::TimedOut, 15));
+        // … but the worker spent 10 s on it, 5 of them after the client left.
+        assert_eq!(log.busy, SimDuration::from_secs(20));
+        assert_eq!(log.abandoned, SimDuration::from_secs(5));
+        // The next one starts only at 20 (the wasted work delays it).
+        assert_eq!(answer_of(&mut st, 0, 2, &mut log), (Outcome::TimedOut, 15));
+        assert_eq!(log.abandoned, SimDuration::from_secs(5 + 10));
+    }
+
+    #[test]
+    fn without_work_on_abandoned_a_request_whose_client_left_is_dropped_from_the_queue() {
+        let mut c = config(1, 10);
+        c.timeout = Some(SimDuration::from_secs(15));
+        c.work_on_abandoned = false;
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::TimedOut, 15));
+        assert_eq!(answer_of(&mut st, 0, 2, &mut log), (Outcome::TimedOut, 15));
+        // Waits for the worker (free at 20: the second still got worked on
+        // because it had started), not for the dropped third.
+        assert_eq!(answer_of(&mut st, 16, 3, &mut log), (Outcome::Served, 30));
+        // Dropped while waiting: it left the queue when its client gave up.
+        assert!(log.queued.contains(&(s(0), s(15))));
+    }
+
+    #[test]
+    fn an_expired_challenge_is_rejected_when_the_stage_starts_on_it() {
+        let mut c = config(1, 10);
+        c.validates_challenge = true;
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        let late = Ticket {
+            device: 1,
+            index: 1,
+            challenge_deadline: Some(s(5)),
+        };
+        let r = st.submit(s(1), late, &mut log);
+        assert_eq!((r.outcome, r.at), (Outcome::ChallengeExpired, s(10)));
+        // No worker time was spent on it.
+        assert_eq!(log.busy, SimDuration::from_secs(10));
+    }
+
+    /// Service times belong to the request: the same two requests arriving
+    /// at the same instant in either order are served in the order they
+    /// arrive, but each keeps its own service time.
+    #[test]
+    fn service_times_are_keyed_by_the_request_not_the_arrival_order() {
+        let mut c = config(2, 0);
+        c.service_time = DurationDist::Exponential {
+            mean: SimDuration::from_secs(100),
+        };
+        let run = |order: [u64; 2]| {
+            let mut st = stage(c.clone(), &[]);
+            let mut log = Log::default();
+            let mut done = [SimTime::ZERO; 2];
+            for i in order {
+                done[i as usize] = st.submit(s(0), ticket(i), &mut log).at;
+            }
+            done
+        };
+        assert_eq!(run([0, 1]), run([1, 0]));
+        assert_ne!(run([0, 1])[0], run([0, 1])[1]);
+    }
+}

@@ -16,9 +16,9 @@ use std::mem::size_of;
 
 use crate::engine::time::MS_PER_DAY;
 use crate::engine::{Scheduled, SimTime};
+use crate::metrics::MinuteSeries;
 use crate::model::power::{OnOffCursor, PowerSchedule};
 use crate::model::Scenario;
-use crate::metrics::MinuteSeries;
 use crate::simulation::Device;
 
 /// The estimate, by part.

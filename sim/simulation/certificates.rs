@@ -3,8 +3,8 @@
 
 use crate::engine::SimTime;
 
-use super::fleet::{Fleet, InFlight};
 use super::events::Kind;
+use super::fleet::{Fleet, InFlight};
 
 impl Fleet<'_> {
     /// The CA issued the certificate at `at`; the device may get it later.

@@ -48,12 +48,18 @@ impl Fleet<'_> {
         Streams::new(self.scenario.seed).unit(device, purpose::REVOCATION, draw) < share
     }
 
-    /// The device's current certificate stops being valid at `at`.
+    /// The device's current certificate stops being valid at `at` (or
+    /// earlier, if an earlier revocation already picked it: a certificate
+    /// is counted as revoked once).
     fn revoke(&mut self, device: u64, at: SimTime) {
         let p = self.plan_index(device);
-        let current = self.revoked.get(&device).copied().unwrap_or(SimTime::MAX);
-        self.revoked.insert(device, current.min(at));
-        self.counters[p].revoked += 1;
+        match self.revoked.get_mut(&device) {
+            Some(when) => *when = (*when).min(at),
+            None => {
+                self.revoked.insert(device, at);
+                self.counters[p].revoked += 1;
+            }
+        }
     }
 
     /// A certificate issued at `issued` reached the device at `received`:

@@ -68,7 +68,11 @@ pub fn check_totals(
             ("served", total(&series.served), c.served),
             ("refused", total(&series.refused), c.refused),
             ("timed out", total(&series.timed_out), c.timed_out),
-            ("failed by outage", total(&series.failed_outage), c.failed_outage),
+            (
+                "failed by outage",
+                total(&series.failed_outage),
+                c.failed_outage,
+            ),
         ] {
             if in_series != counted {
                 return fail(format!(

@@ -5,9 +5,9 @@ use crate::engine::{SimDuration, SimTime};
 use crate::model::stage::{Outcome, Ticket};
 
 use super::device::Judgement;
+use super::events::Kind;
 use super::fleet::{Arrival, Fleet, InFlight};
 use super::network::request_index;
-use super::events::Kind;
 
 impl Fleet<'_> {
     /// A trigger fires: the client tries.
