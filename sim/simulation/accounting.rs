@@ -6,11 +6,14 @@ use rayon::prelude::*;
 use crate::engine::SimTime;
 use crate::metrics::CohortCounters;
 
-use super::{invariants, RunError, RunResult, Simulation, StageResult};
+use super::fleet::Fleet;
+use super::network::StageNetwork;
+use super::{invariants, RunError, RunResult, StageResult};
 
-impl Simulation<'_> {
+impl Fleet<'_> {
     /// Closes the books at the horizon.
-    pub(super) fn finish(mut self, events: u64) -> Result<RunResult, RunError> {
+    pub(super) fn finish(mut self, network: StageNetwork) -> Result<RunResult, RunError> {
+        let events = self.queue.processed();
         let horizon = self.horizon;
         let revoked = &self.revoked;
         let devices = &self.devices;
@@ -55,14 +58,17 @@ impl Simulation<'_> {
         for (counters, end) in self.counters.iter_mut().zip(&per_cohort) {
             counters.add(end);
         }
-        for m in &mut self.stage_metrics {
-            m.minutes.equalise();
+        for (&device, flight) in &self.in_flight {
+            if flight.issued.is_some() {
+                let p = self.devices[device as usize].cohort as usize;
+                self.counters[p].undelivered_at_end += 1;
+            }
         }
         if self.check_invariants {
             let at = self.scenario.calendar().format(horizon);
-            invariants::check_totals(self.scenario, &self.counters, &self.stage_metrics, &at)?;
+            invariants::check_totals(self.scenario, &self.counters, network.metrics(), &at)?;
         }
-        let mut metrics = std::mem::take(&mut self.stage_metrics).into_iter();
+        let mut metrics = network.into_metrics().into_iter();
         let ca = metrics.next().expect("the CA is stage 0");
         let stages = self
             .scenario
@@ -78,7 +84,7 @@ impl Simulation<'_> {
         Ok(RunResult {
             scenario: self.scenario.clone(),
             cohorts: self.counters,
-            ca_workers: self.stages[0].workers(),
+            ca_workers: self.scenario.ca.workers,
             ca,
             stages,
             events,
