@@ -16,16 +16,13 @@ impl Fleet<'_> {
         let events = self.queue.processed();
         let horizon = self.horizon;
         let revoked = &self.revoked;
-        let devices = &self.devices;
+        let fleet = &self;
         let per_cohort: Vec<CohortCounters> = self
             .plans
             .par_iter()
             .map(|plan| {
                 let mut end = CohortCounters::default();
-                for (i, d) in devices[plan.first as usize..(plan.first + plan.count) as usize]
-                    .iter()
-                    .enumerate()
-                {
+                for (i, d) in fleet.devices_in(plan.first, plan.count).enumerate() {
                     let id = plan.first + i as u64;
                     let revoked_at = revoked.get(&id).copied();
                     let invalid_from = revoked_at.map_or(d.cert.expiry, |r| r.min(d.cert.expiry));
@@ -38,7 +35,7 @@ impl Fleet<'_> {
                     end.mark_invalid(from.day(), None);
                     if d.cert.expiry < horizon {
                         end.devices_expired += u64::from(!d.expired_ever);
-                        if plan.is_stranded_at(d, horizon) {
+                        if plan.is_stranded_at(&d, horizon) {
                             end.stranded_at_end += 1;
                         }
                         if plan
@@ -60,7 +57,7 @@ impl Fleet<'_> {
         }
         for (&device, flight) in &self.in_flight {
             if flight.issued.is_some() {
-                let p = self.devices[device as usize].cohort as usize;
+                let p = self.plan_index(device);
                 self.counters[p].undelivered_at_end += 1;
             }
         }

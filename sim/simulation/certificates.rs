@@ -28,7 +28,7 @@ impl Fleet<'_> {
             return;
         };
         // Picked up at the device's next check-in.
-        let state = self.devices[device as usize];
+        let state = self.device(device);
         let mut cursor = plan.cursor(&self.cursors, local);
         let checkin = plan.next_checkin(local, &mut cursor, &state, from);
         plan.store_cursor(&mut self.cursors, local, cursor);
@@ -55,20 +55,20 @@ impl Fleet<'_> {
     pub(super) fn on_recover(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
         self.counters[p].manual_recoveries += 1;
-        self.devices[device as usize].recovering = true;
+        self.update(device, |d| d.recovering = true);
         self.on_try(device, now);
     }
 
     /// When the device's current certificate stops being valid.
     pub(super) fn invalid_from(&self, device: u64) -> SimTime {
-        let expiry = self.devices[device as usize].cert.expiry;
+        let expiry = self.device(device).cert.expiry;
         self.revoked.get(&device).map_or(expiry, |&r| r.min(expiry))
     }
 
     /// The device holds a new certificate (issued at `issued`) from `at`.
     fn issue(&mut self, device: u64, at: SimTime, issued: SimTime) {
         let p = self.plan_index(device);
-        let old = self.devices[device as usize];
+        let old = self.device(device);
         if self.check_invariants && (issued < old.cert.issued || at < issued) {
             let calendar = self.scenario.calendar();
             let what = format!(
@@ -101,12 +101,13 @@ impl Fleet<'_> {
                 counters.records_deleted += 1;
             }
         }
-        let plan = &self.plans[p];
-        let d = &mut self.devices[device as usize];
-        d.expired_ever |= old.cert.expiry < at && old.cert.expiry < horizon;
-        d.cert = plan.new_certificate(issued);
-        d.recovering = false;
-        d.forced = false;
+        let cert = self.plans[p].new_certificate(issued);
+        self.update(device, |d| {
+            d.expired_ever |= old.cert.expiry < at && old.cert.expiry < horizon;
+            d.cert = cert;
+            d.recovering = false;
+            d.forced = false;
+        });
         // A certificate issued before a revocation but received after it
         // (PKCS delivery at check-in, ADCS approval) was revoked with the rest.
         self.revoke_if_announced_since(device, issued, at);

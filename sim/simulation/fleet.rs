@@ -44,7 +44,7 @@ pub(super) struct Arrival {
 pub(super) struct Fleet<'s> {
     pub scenario: &'s Scenario,
     pub plans: Vec<CohortPlan<'s>>,
-    pub devices: Vec<Device>,
+    devices: Vec<Device>,
     /// On/off schedule state of the devices of `on_off` cohorts.
     pub cursors: Vec<OnOffCursor>,
     pub queue: EventQueue,
@@ -163,7 +163,7 @@ impl<'s> Fleet<'s> {
         }
         if kind == Kind::Fleet {
             self.on_fleet_event(device as usize, ev.at);
-        } else if generation == self.devices[device as usize].generation {
+        } else if generation == self.device(device).generation {
             match kind {
                 Kind::Try => self.on_try(device, ev.at),
                 Kind::Attempt => self.on_attempt(device, ev.at),
@@ -197,8 +197,25 @@ impl<'s> Fleet<'s> {
         }
     }
 
+    /// The device's state (a copy: change it with [`Fleet::update`]).
+    pub fn device(&self, id: u64) -> Device {
+        self.devices[id as usize]
+    }
+
+    /// The states of devices `first..first + count`, in order.
+    pub fn devices_in(&self, first: u64, count: u64) -> impl Iterator<Item = Device> + '_ {
+        self.devices[first as usize..(first + count) as usize]
+            .iter()
+            .copied()
+    }
+
+    /// Changes the device's state.
+    pub fn update(&mut self, id: u64, change: impl FnOnce(&mut Device)) {
+        change(&mut self.devices[id as usize]);
+    }
+
     pub fn plan_index(&self, device: u64) -> usize {
-        self.devices[device as usize].cohort as usize
+        self.device(device).cohort as usize
     }
 
     /// Schedules the device's next step (replacing none: a device has at
@@ -216,14 +233,14 @@ impl<'s> Fleet<'s> {
                 }
             }
         }
-        let generation = self.devices[device as usize].generation;
+        let generation = self.device(device).generation;
         if let Some(ev) = scheduled(device, generation, next) {
             self.queue.push(ev.at.max(now), ev.key);
         }
     }
 
     pub fn push_kind(&mut self, kind: Kind, device: u64, at: SimTime) {
-        let generation = self.devices[device as usize].generation;
+        let generation = self.device(device).generation;
         self.queue.push(at, event_key(kind, generation, device));
     }
 
@@ -231,7 +248,7 @@ impl<'s> Fleet<'s> {
     pub fn plan_next(&mut self, device: u64, earliest: SimTime) -> Next {
         let plan = &self.plans[self.plan_index(device)];
         let local = device - plan.first;
-        let state = self.devices[device as usize];
+        let state = self.device(device);
         let mut cursor = plan.cursor(&self.cursors, local);
         let next = plan.next_after(local, &mut cursor, &state, earliest);
         plan.store_cursor(&mut self.cursors, local, cursor);

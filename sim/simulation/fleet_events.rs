@@ -23,7 +23,7 @@ impl Fleet<'_> {
                     ScheduledEvent::MassRevocation {
                         share, deadline, ..
                     } => {
-                        let issued = self.devices[device as usize].cert.issued;
+                        let issued = self.device(device).cert.issued;
                         if issued >= now || !self.chosen(index, device, issued, share) {
                             continue;
                         }
@@ -92,20 +92,25 @@ impl Fleet<'_> {
             self.revoke(device, (announced + deadline).max(received));
             if self.plans[p].is_ari() {
                 // Seen at the next ARI poll, like the rest of the fleet.
-                self.devices[device as usize].forced = true;
+                self.update(device, |d| d.forced = true);
             }
         }
     }
 
     /// The device should renew at its next trigger, whatever its window.
     fn force_renewal(&mut self, device: u64, now: SimTime) {
-        let d = &mut self.devices[device as usize];
-        d.forced = true;
-        if self.in_flight.contains_key(&device) {
-            // A request is under way; its outcome reschedules the device.
+        let in_flight = self.in_flight.contains_key(&device);
+        self.update(device, |d| {
+            d.forced = true;
+            // With a request under way, its outcome reschedules the device;
+            // otherwise the pending event is replaced.
+            if !in_flight {
+                d.generation = d.generation.wrapping_add(1);
+            }
+        });
+        if in_flight {
             return;
         }
-        d.generation = d.generation.wrapping_add(1);
         let next = self.plan_next(device, now);
         self.push(device, now, next);
     }

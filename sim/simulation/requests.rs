@@ -14,7 +14,7 @@ impl Fleet<'_> {
     pub(super) fn on_try(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
         self.counters[p].tries += 1;
-        let state = self.devices[device as usize];
+        let state = self.device(device);
         match self.plans[p].judge(&state, now) {
             Judgement::NotEligible => {
                 self.counters[p].not_eligible += 1;
