@@ -35,6 +35,12 @@ pub struct CohortCounters {
     pub revoked_unreplaced: u64,
     /// Devices the service forgot (expired longer than `forget_after_expired`).
     pub records_deleted: u64,
+    /// Issued requests dropped after waiting longer than the approval's
+    /// `drop_after` for a CA manager (ADCS: 60 days); the client starts over.
+    pub approvals_dropped: u64,
+    /// Certificates issued but not yet received at the end (waiting for the
+    /// device's next check-in, or for approval).
+    pub undelivered_at_end: u64,
     /// Per day: devices losing (+) and regaining (−) a valid certificate.
     pub invalid_delta_per_day: Vec<i64>,
 }
@@ -58,6 +64,8 @@ impl CohortCounters {
         self.revoked += other.revoked;
         self.revoked_unreplaced += other.revoked_unreplaced;
         self.records_deleted += other.records_deleted;
+        self.approvals_dropped += other.approvals_dropped;
+        self.undelivered_at_end += other.undelivered_at_end;
         if self.invalid_delta_per_day.len() < other.invalid_delta_per_day.len() {
             self.invalid_delta_per_day
                 .resize(other.invalid_delta_per_day.len(), 0);

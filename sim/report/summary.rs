@@ -55,6 +55,8 @@ pub struct CohortSummary {
     pub revoked: u64,
     pub revoked_unreplaced: u64,
     pub records_deleted: u64,
+    pub approvals_dropped: u64,
+    pub undelivered_at_end: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +76,8 @@ pub struct StageSummary {
     pub failed_outage: u64,
     /// Rejected because the SCEP challenge had expired (stages that validate it).
     pub challenge_expired: u64,
+    /// Waiting or in service at the end of the horizon.
+    pub in_system_at_end: u64,
     pub peak_minute: Peak,
     /// The busiest 60 consecutive minutes.
     pub peak_hour: Peak,
@@ -111,6 +115,8 @@ impl CohortSummary {
             revoked: c.revoked,
             revoked_unreplaced: c.revoked_unreplaced,
             records_deleted: c.records_deleted,
+            approvals_dropped: c.approvals_dropped,
+            undelivered_at_end: c.undelivered_at_end,
         }
     }
 }
@@ -161,7 +167,7 @@ impl StageSummary {
     pub fn new(m: &StageMetrics, workers: u32, s: &Scenario) -> Self {
         let calendar = s.calendar();
         let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
-        let arrivals = &m.minutes.arrivals[..m.minutes.arrivals.len().min(minutes_in_horizon + 1)];
+        let arrivals = &m.minutes.arrivals;
         let (peak_m_at, peak_m) = peak_window(arrivals, 1);
         let (peak_h_at, peak_h) = peak_window(arrivals, 60);
         let minute_start = |i: usize| calendar.format(SimTime(i as i64 * MS_PER_MINUTE));
@@ -183,6 +189,7 @@ impl StageSummary {
             timed_out: m.counts.timed_out,
             failed_outage: m.counts.failed_outage,
             challenge_expired: m.counts.challenge_expired,
+            in_system_at_end: m.counts.in_system_at_end,
             peak_minute: Peak {
                 at: minute_start(peak_m_at),
                 arrivals: peak_m,

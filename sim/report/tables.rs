@@ -50,7 +50,7 @@ pub fn write_timeseries(result: &RunResult, w: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-pub const COHORT_COLUMNS: [&str; 21] = [
+pub const COHORT_COLUMNS: [&str; 23] = [
     "cohort",
     "devices",
     "expiry_rate",
@@ -72,6 +72,8 @@ pub const COHORT_COLUMNS: [&str; 21] = [
     "revoked",
     "revoked_unreplaced",
     "records_deleted",
+    "approvals_dropped",
+    "undelivered_at_end",
 ];
 
 fn cohort_row(name: &str, c: &CohortSummary) -> Vec<String> {
@@ -97,6 +99,8 @@ fn cohort_row(name: &str, c: &CohortSummary) -> Vec<String> {
         c.revoked.to_string(),
         c.revoked_unreplaced.to_string(),
         c.records_deleted.to_string(),
+        c.approvals_dropped.to_string(),
+        c.undelivered_at_end.to_string(),
     ]
 }
 
