@@ -15,7 +15,8 @@ RUN cargo install --path . --locked --root /usr/local
 FROM debian:trixie-slim
 COPY --from=build /usr/local/bin/certfleet /usr/local/bin/certfleet
 COPY scenarios /usr/local/share/certfleet/scenarios
-RUN useradd --system --uid 10001 --user-group --home-dir /work --create-home certfleet
+RUN groupadd --system --gid 10001 certfleet \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /work --create-home certfleet
 USER 10001:10001
 WORKDIR /work
 CMD ["certfleet", "--help"]
