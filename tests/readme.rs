@@ -130,3 +130,29 @@ fn every_folder_of_sim_is_in_the_layout() {
         );
     }
 }
+
+#[test]
+fn the_dockerfile_builds_with_the_readme_s_install_command_and_runs_unprivileged() {
+    let readme = readme();
+    let install = "cargo install --path . --locked";
+    assert!(readme.contains(install), "README lost its install command");
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    assert!(
+        dockerfile
+            .lines()
+            .any(|l| l.starts_with("RUN ") && l.contains(install)),
+        "the Dockerfile does not build with `{install}`"
+    );
+    assert!(
+        dockerfile.matches("\nFROM ").count() >= 1 && dockerfile.contains("AS build"),
+        "the Dockerfile is not multi-stage"
+    );
+    let user = dockerfile
+        .lines()
+        .rfind(|l| l.starts_with("USER "))
+        .expect("the Dockerfile sets a USER");
+    assert!(!user.contains("root") && !user.contains(" 0"), "{user}");
+    // The Kubernetes example's image is the one the README builds.
+    assert!(readme.contains("image: registry.example.org/certfleet:0.1.0"));
+    assert!(readme.contains("docker build -t registry.example.org/certfleet:0.1.0 ."));
+}
