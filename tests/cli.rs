@@ -105,3 +105,38 @@ fn completions_and_man_pages_are_generated() {
     assert!(page.contains(".TH certfleet 1"), "{page}");
     assert_eq!(certfleet(&["man", "nonsense"], None).status.code(), Some(2));
 }
+
+#[test]
+fn man_out_writes_every_page_and_never_replaces_a_foreign_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("man1");
+    let dir_arg = dir.to_str().unwrap();
+    let first = certfleet(&["man", "--out", dir_arg], None);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for page in [
+        "certfleet.1",
+        "certfleet-run.1",
+        "certfleet-sweep.1",
+        "certfleet-schema.1",
+    ] {
+        assert!(dir.join(page).is_file(), "{page} missing");
+    }
+    // Our own pages are rewritten; a file certfleet did not write is kept.
+    assert!(certfleet(&["man", "--out", dir_arg], None).status.success());
+    std::fs::write(dir.join("certfleet-run.1"), "my notes\n").unwrap();
+    std::fs::remove_file(dir.join("certfleet.1")).unwrap();
+    let refused = certfleet(&["man", "--out", dir_arg], None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        !dir.join("certfleet.1").exists(),
+        "nothing is written after a refusal"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("certfleet-run.1")).unwrap(),
+        "my notes\n"
+    );
+}

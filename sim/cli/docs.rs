@@ -74,8 +74,9 @@ fn write_pages(root: &clap::Command, dir: &Path) -> Result<usize, ExitCode> {
     let pages: Vec<clap::Command> = std::iter::once(root.clone())
         .chain(root.get_subcommands().filter(|c| !c.is_hide_set()).cloned())
         .collect();
-    for page in &pages {
-        let man = clap_mangen::Man::new(page.clone());
+    let pages: Vec<clap_mangen::Man> = pages.into_iter().map(clap_mangen::Man::new).collect();
+    // Check every target first, so a refusal leaves the folder as it was.
+    for man in &pages {
         let path = dir.join(man.get_filename());
         if path.exists() && !is_our_page(&path) {
             eprintln!(
@@ -84,6 +85,9 @@ fn write_pages(root: &clap::Command, dir: &Path) -> Result<usize, ExitCode> {
             );
             return Err(ExitCode::from(EXIT_BAD_INPUT));
         }
+    }
+    for man in &pages {
+        let path = dir.join(man.get_filename());
         let mut text = Vec::new();
         man.render(&mut text)
             .and_then(|()| std::fs::write(&path, &text))
