@@ -19,6 +19,7 @@ mod events;
 mod fleet_events;
 mod invariants;
 mod network;
+mod packed;
 mod requests;
 mod shard;
 mod window;
