@@ -71,9 +71,7 @@ impl EventQueue {
 
     fn with_buckets(horizon: SimTime, max_buckets: i64) -> Self {
         let span = horizon.0.max(1);
-        let bucket_ms = (span / max_buckets + 1)
-            .max(MIN_BUCKET_MS)
-            .min(MAX_BUCKET_MS);
+        let bucket_ms = (span / max_buckets + 1).clamp(MIN_BUCKET_MS, MAX_BUCKET_MS);
         let n = (span / bucket_ms + 1) as usize;
         EventQueue {
             horizon,
