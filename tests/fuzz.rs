@@ -294,9 +294,8 @@ fn check_no_panic(text: &str) -> Result<(), TestCaseError> {
     // describe a fleet that tries every second.
     let stop = || checks.fetch_add(1, Ordering::Relaxed) >= 8;
     let options = RunOptions {
-        threads: None,
         check_invariants: true,
-        progress: None,
+        ..Default::default()
     };
     match Simulation::run_until(&tiny, options, &stop) {
         Ok(result) => {

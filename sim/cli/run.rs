@@ -222,6 +222,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         threads: args.threads,
         check_invariants: args.check_invariants,
         progress: Some(report_progress),
+        ..Default::default()
     };
     let result = Simulation::run_until(&scenario, options, &|| stop.load(Ordering::Relaxed));
     bar.finish_and_clear();

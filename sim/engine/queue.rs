@@ -10,6 +10,11 @@
 //! binary heap over a million pending events spent most of a run in cache
 //! misses (SimCore's authors report the same: heap operations are 60–75 %
 //! of run time), and most events here are scheduled months ahead.
+//!
+//! A pending event costs 8 bytes: in its bucket it is one `u64`, the time
+//! since the bucket's start in the high bits and the key in the low
+//! [`KEY_BITS`], so that the packed values sort as (time, key). Buckets are
+//! therefore at most 2^(64 − KEY_BITS) ms wide.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -23,7 +28,13 @@ pub struct Scheduled {
     pub key: u64,
 }
 
-/// Most buckets a queue allocates (each an empty `Vec` until used).
+/// Bits of an event's key (its tie-break order and identity): keys must be
+/// below 2^KEY_BITS.
+pub const KEY_BITS: u32 = 43;
+/// The widest bucket: the time within a bucket fits the bits the key leaves.
+const MAX_BUCKET_MS: i64 = (1 << (64 - KEY_BITS)) - 1;
+/// Most buckets a queue allocates (each an empty `Vec` until used), unless
+/// the horizon needs more to keep buckets at most `MAX_BUCKET_MS` wide.
 const MAX_BUCKETS: i64 = 1 << 18;
 /// Fewest buckets, whatever the size of the queue.
 const MIN_BUCKETS: i64 = 1 << 10;
@@ -34,7 +45,8 @@ pub struct EventQueue {
     /// Events at or after the horizon are never processed: not stored.
     horizon: SimTime,
     bucket_ms: i64,
-    buckets: Vec<Vec<Scheduled>>,
+    /// Packed events (see the module's notes), in no particular order.
+    buckets: Vec<Vec<u64>>,
     /// Index of the bucket held in `current`.
     current_bucket: usize,
     current: BinaryHeap<Reverse<Scheduled>>,
@@ -59,7 +71,7 @@ impl EventQueue {
 
     fn with_buckets(horizon: SimTime, max_buckets: i64) -> Self {
         let span = horizon.0.max(1);
-        let bucket_ms = (span / max_buckets + 1).max(MIN_BUCKET_MS);
+        let bucket_ms = (span / max_buckets + 1).clamp(MIN_BUCKET_MS, MAX_BUCKET_MS);
         let n = (span / bucket_ms + 1) as usize;
         EventQueue {
             horizon,
@@ -86,12 +98,13 @@ impl EventQueue {
             self.dropped += 1;
             return;
         }
-        let ev = Scheduled { at, key };
+        debug_assert!(key < 1 << KEY_BITS, "event key {key:#x} too wide");
         let b = self.bucket_of(at);
         if b <= self.current_bucket {
-            self.current.push(Reverse(ev));
+            self.current.push(Reverse(Scheduled { at, key }));
         } else {
-            self.buckets[b].push(ev);
+            let offset = (at.0 - b as i64 * self.bucket_ms) as u64;
+            self.buckets[b].push((offset << KEY_BITS) | key);
         }
         self.pending += 1;
     }
@@ -107,8 +120,18 @@ impl EventQueue {
                 return None;
             }
             self.current_bucket = next;
+            let start = next as i64 * self.bucket_ms;
             let events = std::mem::take(&mut self.buckets[next]);
-            self.current = events.into_iter().map(Reverse).collect::<Vec<_>>().into();
+            self.current = events
+                .into_iter()
+                .map(|packed| {
+                    Reverse(Scheduled {
+                        at: SimTime(start + (packed >> KEY_BITS) as i64),
+                        key: packed & ((1 << KEY_BITS) - 1),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into();
         }
         self.current.peek().map(|Reverse(ev)| ev)
     }

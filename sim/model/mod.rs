@@ -16,6 +16,15 @@ pub mod zone;
 
 pub use spec::{Cohort, Scenario};
 
+/// The most devices a scenario may have: a device id is 32 bits in the
+/// engine's event keys.
+pub const MAX_DEVICES: u64 = 1 << 32;
+
+/// The most template bumps and mass revocations a scenario may have: each
+/// can replace every device's pending event once, and a replaced event is
+/// recognised as stale by an 8-bit generation that must not wrap around.
+pub const MAX_FLEET_EVENTS: usize = 255;
+
 /// The purposes of random streams. Each is independent of the others, so a
 /// new draw for one purpose never changes the numbers of another.
 pub mod purpose {

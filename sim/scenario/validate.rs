@@ -11,7 +11,7 @@ use crate::model::dist::DurationDist;
 use crate::model::events::ScheduledEvent;
 use crate::model::power::PowerSchedule;
 use crate::model::zone::TimeZoneSetting;
-use crate::model::Scenario;
+use crate::model::{Scenario, MAX_DEVICES, MAX_FLEET_EVENTS};
 
 /// One problem: where (key path), what, and how to fix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,10 +86,6 @@ impl Problems {
 /// the service time short); each worker costs memory.
 const MAX_WORKERS: u32 = 1_000_000;
 
-/// Largest fleet the engine addresses (device ids fit in 48 bits of the
-/// event key); memory runs out long before.
-const MAX_DEVICES: u64 = 1 << 40;
-
 pub fn validate(s: &Scenario) -> Vec<Problem> {
     let mut p = Problems::default();
     if s.name.trim().is_empty() {
@@ -126,6 +122,25 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
                 s.total_devices()
             ),
             Some("split the fleet over several runs, or model a share of it with --scale"),
+        );
+    }
+    let fleet_events = s
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ScheduledEvent::TemplateBump { .. } | ScheduledEvent::MassRevocation { .. }
+            )
+        })
+        .count();
+    if fleet_events > MAX_FLEET_EVENTS {
+        p.push(
+            "events",
+            format!(
+                "{fleet_events} template bumps and mass revocations; at most {MAX_FLEET_EVENTS} are supported"
+            ),
+            Some("split the period over several runs"),
         );
     }
     if s.cohorts.len() > u16::MAX as usize {

@@ -4,20 +4,22 @@
 use crate::engine::{Calendar, SimDuration, SimTime, Streams};
 use crate::model::certificate::Certificate;
 use crate::model::client::{Delivery, OnExpiry};
+use crate::model::events::ScheduledEvent;
 use crate::model::power::{Availability, DeviceClock, OnOffCursor, PowerSchedule};
 use crate::model::server::{EligibilityPolicy, Verdict};
 use crate::model::{purpose, Cohort, Scenario};
 
 use super::network::CA;
 
-/// One device: 24 bytes, so that tens of millions fit in memory.
+/// One device's state, as the event handlers see it (the fleet stores it
+/// packed: [`super::packed::PackedDevice`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Device {
     pub cert: Certificate,
     pub cohort: u16,
     /// Bumped when the device's pending event is replaced (template bump,
     /// revocation): events carrying an older generation are stale.
-    pub generation: u16,
+    pub generation: u8,
     /// The certificate expired at least once within the horizon.
     pub expired_ever: bool,
     /// Stranded and being re-enrolled by hand: the next try is a new request.
@@ -56,6 +58,8 @@ pub struct CohortPlan<'s> {
     pub count: u64,
     /// Stage indices a request passes through, ending with the CA.
     pub route: Vec<usize>,
+    /// The cohort's lifetime changes, (from, lifetime) by time.
+    lifetime_changes: Vec<(SimTime, SimDuration)>,
     streams: Streams,
     calendar: Calendar,
     horizon: SimTime,
@@ -75,7 +79,21 @@ impl<'s> CohortPlan<'s> {
             })
             .chain(std::iter::once(CA))
             .collect();
+        let calendar = scenario.calendar();
+        let mut lifetime_changes: Vec<(SimTime, SimDuration)> = scenario
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ScheduledEvent::LifetimeChange { lifetime, .. } if e.applies_to(&spec.name) => {
+                    Some((e.instant(calendar), *lifetime))
+                }
+                _ => None,
+            })
+            .collect();
+        // Stable: of two changes at one instant, the later in the file wins.
+        lifetime_changes.sort_by_key(|&(from, _)| from);
         CohortPlan {
+            lifetime_changes,
             scenario,
             spec,
             server: scenario.server_for(spec),
@@ -123,7 +141,21 @@ impl<'s> CohortPlan<'s> {
 
     /// A certificate issued at `at`, with the lifetime in force then.
     pub fn new_certificate(&self, at: SimTime) -> Certificate {
-        Certificate::new(at, self.scenario.lifetime_at(self.spec, at))
+        Certificate::new(at, self.lifetime_of(at))
+    }
+
+    /// The lifetime of this cohort's certificates issued at `at`: the one
+    /// place that decides it, so the fleet can store a certificate's
+    /// issuance alone and derive its expiry.
+    pub fn lifetime_of(&self, at: SimTime) -> SimDuration {
+        // Lifetime changes in force order; the last one at or before `at`.
+        let after = self
+            .lifetime_changes
+            .partition_point(|&(from, _)| from <= at);
+        match after {
+            0 => self.spec.lifetime,
+            i => self.lifetime_changes[i - 1].1,
+        }
     }
 
     /// The device's initial certificate and its first step.

@@ -28,17 +28,24 @@ pub enum Kind {
     Recover = 5,
 }
 
-const DEVICE_BITS: u32 = 40;
+/// Key layout, high to low: kind (3 bits), generation (8), device (32):
+/// 43 bits, the width the event queue packs beside an event's time.
+const DEVICE_BITS: u32 = 32;
+const GENERATION_BITS: u32 = 8;
 const DEVICE_MASK: u64 = (1 << DEVICE_BITS) - 1;
 /// Devices a run can address (the key's device field).
 pub const MAX_DEVICES: u64 = 1 << DEVICE_BITS;
+const _: () = assert!(MAX_DEVICES == crate::model::MAX_DEVICES);
+const _: () = assert!(DEVICE_BITS + GENERATION_BITS + 3 <= crate::engine::queue::KEY_BITS);
 
-pub fn event_key(kind: Kind, generation: u16, device: u64) -> u64 {
-    ((kind as u64) << 56) | ((generation as u64) << DEVICE_BITS) | device
+pub fn event_key(kind: Kind, generation: u8, device: u64) -> u64 {
+    ((kind as u64) << (DEVICE_BITS + GENERATION_BITS))
+        | ((generation as u64) << DEVICE_BITS)
+        | device
 }
 
-pub fn decode(key: u64) -> (Kind, u16, u64) {
-    let kind = match key >> 56 {
+pub fn decode(key: u64) -> (Kind, u8, u64) {
+    let kind = match key >> (DEVICE_BITS + GENERATION_BITS) {
         0 => Kind::Fleet,
         1 => Kind::Respond,
         2 => Kind::Deliver,
@@ -46,15 +53,11 @@ pub fn decode(key: u64) -> (Kind, u16, u64) {
         4 => Kind::Try,
         _ => Kind::Recover,
     };
-    (
-        kind,
-        ((key >> DEVICE_BITS) & 0xffff) as u16,
-        key & DEVICE_MASK,
-    )
+    (kind, ((key >> DEVICE_BITS) & 0xff) as u8, key & DEVICE_MASK)
 }
 
 /// The event for a device's next step.
-pub fn scheduled(device: u64, generation: u16, next: Next) -> Option<Scheduled> {
+pub fn scheduled(device: u64, generation: u8, next: Next) -> Option<Scheduled> {
     let (kind, at) = match next {
         Next::Try(at) => (Kind::Try, at),
         Next::Recover(at) => (Kind::Recover, at),
@@ -74,6 +77,10 @@ mod tests {
     fn keys_round_trip_and_order_by_kind_first() {
         let key = event_key(Kind::Attempt, 7, MAX_DEVICES - 1);
         assert_eq!(decode(key), (Kind::Attempt, 7, MAX_DEVICES - 1));
-        assert!(event_key(Kind::Respond, u16::MAX, 9) < event_key(Kind::Deliver, 0, 0));
+        assert!(event_key(Kind::Respond, u8::MAX, 9) < event_key(Kind::Deliver, 0, 0));
+        assert!(
+            event_key(Kind::Recover, u8::MAX, MAX_DEVICES - 1)
+                < 1 << crate::engine::queue::KEY_BITS
+        );
     }
 }

@@ -19,6 +19,7 @@ mod events;
 mod fleet_events;
 mod invariants;
 mod network;
+mod packed;
 mod requests;
 mod shard;
 mod window;
@@ -41,6 +42,10 @@ pub struct RunOptions {
     pub check_invariants: bool,
     /// Called now and then with the progress of simulated time.
     pub progress: Option<Box<dyn FnMut(Progress) + Send>>,
+    /// About how many events a window of the parallel loop holds (default
+    /// 2^17). Results never depend on it; tests vary it to show that.
+    #[doc(hidden)]
+    pub window_events: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,7 +126,11 @@ impl Simulation {
         };
         let check_invariants = options.check_invariants || cfg!(debug_assertions);
         let progress = options.progress.take();
-        let run = || window::run(scenario, check_invariants, progress, stop);
+        let window_events = options
+            .window_events
+            .unwrap_or(window::TARGET_EVENTS)
+            .max(1);
+        let run = || window::run(scenario, check_invariants, window_events, progress, stop);
         let result = match &pool {
             Some(pool) => pool.install(run),
             None => run(),

@@ -12,6 +12,7 @@ use crate::model::Scenario;
 
 use super::device::{CohortPlan, Device, Next};
 use super::events::{decode, event_key, scheduled, Kind};
+use super::packed::PackedDevice;
 use super::{invariants, RunError};
 
 /// A try in progress: which attempt, which hop of its route it is at, the
@@ -41,7 +42,7 @@ pub(super) struct Arrival {
     /// The device's cohort, and its generation (which cannot change while
     /// the device waits): the stage pass never reads device state.
     pub cohort: u16,
-    pub generation: u16,
+    pub generation: u8,
     pub ticket: Ticket,
     /// The try it belongs to, to act on the answer.
     pub flight: InFlight,
@@ -67,7 +68,7 @@ pub(super) struct Shard<'a> {
     /// The first device of the shard (a fleet-wide id) and how many.
     pub first: u64,
     pub count: u64,
-    devices: Vec<Device>,
+    devices: Vec<PackedDevice>,
     /// On/off schedule state of the shard's devices in `on_off` cohorts.
     cursors: Vec<OnOffCursor>,
     /// Per cohort: where its devices' cursors start in `cursors`, counted
@@ -172,7 +173,7 @@ impl<'a> Shard<'a> {
                 let local = device - plan.first;
                 let mut cursor = OnOffCursor::default();
                 let (state, next) = plan.initial(local, &mut cursor);
-                shard.devices.push(state);
+                shard.devices.push(PackedDevice::pack(&state));
                 if let Some(slot) = shard.cursor_slot(device) {
                     shard.cursors[slot] = cursor;
                 }
@@ -262,7 +263,7 @@ impl<'a> Shard<'a> {
         }
         if kind == Kind::Fleet {
             self.on_fleet_event(device as usize, ev.at);
-        } else if generation == self.device(device).generation {
+        } else if generation == self.generation(device) {
             match kind {
                 Kind::Try => self.on_try(device, ev.at),
                 Kind::Attempt => self.on_attempt(device, ev.at),
@@ -312,7 +313,7 @@ impl<'a> Shard<'a> {
             // is to a live element.
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>((d as *const Device).cast());
+                _mm_prefetch::<_MM_HINT_T0>((d as *const PackedDevice).cast());
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -321,21 +322,48 @@ impl<'a> Shard<'a> {
 
     /// The device's state (a copy: change it with [`Shard::update`]).
     pub fn device(&self, id: u64) -> Device {
-        self.devices[(id - self.first) as usize]
+        let p = self.plan_index(id);
+        let packed = self.devices[(id - self.first) as usize];
+        let issued = packed.issued();
+        packed.unpack(p as u16, issued + self.plans[p].lifetime_of(issued))
+    }
+
+    /// The device's generation (without unpacking the rest).
+    pub fn generation(&self, id: u64) -> u8 {
+        self.devices[(id - self.first) as usize].generation()
     }
 
     /// The shard's devices with their fleet-wide ids, in order.
     pub fn devices(&self) -> impl Iterator<Item = (u64, Device)> + '_ {
-        (self.first..).zip(self.devices.iter().copied())
+        (self.first..self.first + self.count).map(|id| (id, self.device(id)))
     }
 
-    /// Changes the device's state.
+    /// Changes the device's state. A new certificate must have the expiry
+    /// its cohort gives it (only its issuance is stored).
     pub fn update(&mut self, id: u64, change: impl FnOnce(&mut Device)) {
-        change(&mut self.devices[(id - self.first) as usize]);
+        let mut d = self.device(id);
+        change(&mut d);
+        if self.check_invariants {
+            let derived = self.plans[d.cohort as usize].new_certificate(d.cert.issued);
+            if derived != d.cert {
+                self.fail(
+                    Some(id),
+                    d.cert.issued,
+                    format!(
+                        "a certificate whose expiry its cohort would not give it ({:?})",
+                        d.cert
+                    ),
+                );
+            }
+        }
+        self.devices[(id - self.first) as usize] = PackedDevice::pack(&d);
     }
 
+    /// The device's cohort: cohorts are contiguous ranges of ids.
     pub fn plan_index(&self, device: u64) -> usize {
-        self.device(device).cohort as usize
+        self.plans
+            .partition_point(|p| p.first + p.count <= device)
+            .min(self.plans.len() - 1)
     }
 
     /// Schedules the device's next step (replacing none: a device has at
@@ -353,14 +381,14 @@ impl<'a> Shard<'a> {
                 }
             }
         }
-        let generation = self.device(device).generation;
+        let generation = self.generation(device);
         if let Some(ev) = scheduled(device, generation, next) {
             self.schedule(ev.at.max(now), ev.key);
         }
     }
 
     pub fn push_kind(&mut self, kind: Kind, device: u64, at: SimTime) {
-        let generation = self.device(device).generation;
+        let generation = self.generation(device);
         self.schedule(at, event_key(kind, generation, device));
     }
 

@@ -40,8 +40,10 @@ use super::network::StageNetwork;
 use super::shard::{Answer, Arrival, InFlight, Shard};
 use super::{invariants, Progress, RunError, RunResult};
 
-/// Windows hold about this many events (they widen and narrow to it).
-const TARGET_EVENTS: u64 = 1 << 17;
+/// Windows hold about this many events by default (they widen and narrow
+/// to it): enough to make the passes' hand-overs cheap, few enough to keep
+/// a window's requests in cache.
+pub(super) const TARGET_EVENTS: u64 = 1 << 17;
 const FIRST_WIDTH: SimDuration = SimDuration(MS_PER_HOUR);
 const MAX_WIDTH: SimDuration = SimDuration(30 * MS_PER_DAY);
 
@@ -49,6 +51,7 @@ const MAX_WIDTH: SimDuration = SimDuration(30 * MS_PER_DAY);
 pub(super) fn run(
     scenario: &Scenario,
     check_invariants: bool,
+    window_events: u64,
     mut progress: Option<Box<dyn FnMut(Progress) + Send>>,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<RunResult, RunError> {
@@ -133,9 +136,9 @@ pub(super) fn run(
             break;
         }
         start = end;
-        width = if handled < TARGET_EVENTS / 4 {
+        width = if handled < window_events / 4 {
             SimDuration(width.ms().saturating_mul(2)).min(MAX_WIDTH)
-        } else if handled > TARGET_EVENTS * 4 {
+        } else if handled > window_events * 4 {
             SimDuration((width.ms() / 2).max(1))
         } else {
             width
