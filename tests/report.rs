@@ -102,32 +102,86 @@ fn numbers(html: &str) -> Vec<(String, String, String, String)> {
     out
 }
 
+/// A duration as the report shows it (`2 d 3 h`, `4 min 10 s`, `850 ms`),
+/// in seconds, with the half-unit its rounding may be off by.
+fn parse_duration(shown: &str) -> (f64, f64) {
+    if shown == "< 1 ms" {
+        return (0.0005, 0.0005);
+    }
+    let parts: Vec<&str> = shown.split(' ').collect();
+    let mut total = 0.0;
+    let mut smallest = f64::INFINITY;
+    for pair in parts.chunks(2) {
+        let value: f64 = pair[0].parse().unwrap_or_else(|_| panic!("`{shown}`"));
+        let unit = match pair[1] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "min" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            other => panic!("unit {other} in `{shown}`"),
+        };
+        total += value * unit;
+        smallest = smallest.min(if pair[0].contains('.') {
+            unit / 10.0
+        } else {
+            unit
+        });
+    }
+    // A value shown in a larger unit only was rounded to the next smaller one.
+    let slack = match parts.len() {
+        2 if smallest >= 60.0 => smallest / if smallest >= 86_400.0 { 24.0 } else { 60.0 },
+        _ => smallest,
+    };
+    (total, slack / 2.0 + 1e-9)
+}
+
 fn check_shown(key: &str, value: &Value, show: &str, shown: &str) {
     let number = |s: &str| -> f64 {
         s.trim_end_matches(" %")
-            .trim_end_matches(" s")
             .replace(',', "")
+            .replace('−', "-")
             .parse()
             .unwrap_or_else(|_| panic!("{key}: `{shown}` is not a number"))
     };
     match show {
         "int" => assert_eq!(shown.replace(',', ""), value.to_string(), "{key}"),
         "pct" => {
+            // Three significant digits at least.
             let v = value.as_f64().unwrap();
             assert!(
-                (number(shown) / 100.0 - v).abs() <= 5e-6,
+                (number(shown) / 100.0 - v).abs() <= 5e-3 * v.abs() + 1e-12,
                 "{key}: {shown} vs {v}"
             );
         }
-        "s" | "x" => {
+        "number" => {
             let v = value.as_f64().unwrap();
-            assert!((number(shown) - v).abs() <= 5e-3, "{key}: {shown} vs {v}");
+            let tolerance = if v.abs() >= 1000.0 { 0.5 } else { 0.005 };
+            assert!(
+                (number(shown) - v).abs() <= tolerance,
+                "{key}: {shown} vs {v}"
+            );
         }
+        "duration" => match value.as_f64() {
+            Some(v) => {
+                let (secs, slack) = parse_duration(shown);
+                assert!((secs - v).abs() <= slack, "{key}: {shown} vs {v} s");
+            }
+            None => assert_eq!(shown, "not within the horizon", "{key}"),
+        },
         _ => match value {
             Value::String(s) => assert_eq!(shown, s, "{key}"),
             other => assert_eq!(shown, other.to_string(), "{key}"),
         },
     }
+}
+
+#[test]
+fn durations_read_back_within_their_rounding() {
+    assert_eq!(parse_duration("2 d 3 h").0, 183_600.0);
+    assert_eq!(parse_duration("850 ms").0, 0.85);
+    assert_eq!(parse_duration("4 min 10 s"), (250.0, 0.5 + 1e-9));
+    assert_eq!(parse_duration("1 d").1, 1800.0 + 1e-9);
 }
 
 #[test]

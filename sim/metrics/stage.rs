@@ -38,6 +38,9 @@ pub struct MinuteSeries {
     /// Requests joining and leaving the queue in each minute.
     pub queue_in: Vec<u32>,
     pub queue_out: Vec<u32>,
+    /// The longest queue reached at an arrival in each minute (the queue
+    /// only grows at arrivals; see [`MinuteSeries::longest_queue`]).
+    pub queue_max: Vec<u32>,
     /// The series grows up to this many minutes (`None`: without bound).
     /// CA answers can come long after the horizon (a deep queue, a slow
     /// CA); past the limit they still count in [`StageCounts`] but get no
@@ -58,6 +61,7 @@ impl MinuteSeries {
             failed_outage: v(),
             queue_in: v(),
             queue_out: v(),
+            queue_max: v(),
             limit: None,
             beyond_limit: 0,
         }
@@ -93,6 +97,7 @@ impl MinuteSeries {
             &self.failed_outage,
             &self.queue_in,
             &self.queue_out,
+            &self.queue_max,
         ]
         .iter()
         .map(|c| c.len())
@@ -106,6 +111,7 @@ impl MinuteSeries {
             &mut self.failed_outage,
             &mut self.queue_in,
             &mut self.queue_out,
+            &mut self.queue_max,
         ] {
             c.resize(n, 0);
         }
@@ -120,6 +126,19 @@ impl MinuteSeries {
             .map(|(&i, &o)| {
                 q += i as i64 - o as i64;
                 q.max(0) as u64
+            })
+            .collect()
+    }
+
+    /// The longest queue within each minute: the queue at the end of the
+    /// previous minute, or the longest it grew to at an arrival in this one.
+    pub fn longest_queue(&self) -> Vec<u64> {
+        let ends = self.queue_lengths();
+        (0..ends.len())
+            .map(|i| {
+                let before = if i > 0 { ends[i - 1] } else { 0 };
+                let during = self.queue_max.get(i).copied().unwrap_or(0) as u64;
+                before.max(during).max(ends[i])
             })
             .collect()
     }
@@ -140,6 +159,8 @@ pub struct StageMetrics {
     /// `abandoned_work` (the end of the horizon: a backlog that outlasts the
     /// run must not push utilisation past 100 %). `SimTime::MAX`: no limit.
     pub count_work_until: SimTime,
+    /// Requests waiting or in service at the end of the horizon.
+    pub in_system_at_end: u64,
 }
 
 impl StageMetrics {
@@ -154,6 +175,7 @@ impl StageMetrics {
             abandoned_work: SimDuration::ZERO,
             max_queue: 0,
             count_work_until: SimTime::MAX,
+            in_system_at_end: 0,
         }
     }
 
@@ -223,8 +245,17 @@ impl StageObserver for StageMetrics {
         self.abandoned_work = self.abandoned_work + within(end - abandoned);
     }
 
-    fn queue_length(&mut self, waiting: usize) {
+    fn queue_length(&mut self, at: SimTime, waiting: usize) {
         self.max_queue = self.max_queue.max(waiting);
+        let m = at.minute().max(0) as usize;
+        let column = &mut self.minutes.queue_max;
+        if self.minutes.limit.is_some_and(|l| m >= l) {
+            return;
+        }
+        if m >= column.len() {
+            column.resize(m + 1, 0);
+        }
+        column[m] = column[m].max(u32::try_from(waiting).unwrap_or(u32::MAX));
     }
 }
 

@@ -13,7 +13,7 @@ pub mod server;
 pub mod spec;
 pub mod stage;
 
-pub use spec::{Cohort, Scenario};
+pub use spec::{Cohort, HeadlineFigure, ReportSpec, Scenario};
 
 /// The purposes of random streams. Each is independent of the others, so a
 /// new draw for one purpose never changes the numbers of another.

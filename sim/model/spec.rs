@@ -38,6 +38,46 @@ pub struct Scenario {
     pub stages: IndexMap<String, StageConfig>,
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
+    /// How the printed summary and report.html present the run.
+    #[serde(default, skip_serializing_if = "ReportSpec::is_automatic")]
+    pub report: ReportSpec,
+}
+
+/// The `[report]` table: which headline figures answer the scenario's
+/// question. Absent: chosen from what the scenario contains.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// The headline figures, in order (replaces the automatic choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<Vec<HeadlineFigure>>,
+}
+
+impl ReportSpec {
+    pub fn is_automatic(&self) -> bool {
+        self.headline.is_none()
+    }
+}
+
+/// A group of headline figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadlineFigure {
+    /// Expiry rate with its interval, per cohort when there are several.
+    Expiry,
+    /// Devices without a valid certificate at the end (and stranded).
+    InvalidAtEnd,
+    /// Failures at each stage and the CA, by cause.
+    StageFailures,
+    /// Revoked certificates, those not replaced in time, the last replacement.
+    Revocation,
+    /// CA requests per day in each period between lifetime changes.
+    LoadPeriods,
+    /// After a template bump or offline episode: time until 50/90/99 % of
+    /// the affected devices hold a valid certificate again; queue drained.
+    Recovery,
+    /// CA peak minute and hour, waits, longest queue, backlog at the end.
+    CaLoad,
 }
 
 fn default_seed() -> u64 {

@@ -87,7 +87,7 @@ pub trait StageObserver {
     /// A worker is busy from `start` for `busy`, the last `abandoned` of it
     /// on a request nobody waits for any more.
     fn work(&mut self, start: SimTime, busy: SimDuration, abandoned: SimDuration);
-    fn queue_length(&mut self, waiting: usize);
+    fn queue_length(&mut self, at: SimTime, waiting: usize);
 }
 
 pub struct Stage {
@@ -269,7 +269,7 @@ impl Stage {
         if leaves > now {
             self.leaves_queue_at.push(Reverse(leaves));
             obs.queued(now, leaves);
-            obs.queue_length(self.leaves_queue_at.len());
+            obs.queue_length(now, self.leaves_queue_at.len());
         }
     }
 

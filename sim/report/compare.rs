@@ -235,7 +235,7 @@ const ROWS: [(&str, &str, Show); 22] = [
     (
         "device-days without a valid certificate",
         "/totals/expired_device_days",
-        Show::Ratio,
+        Show::Number,
     ),
     ("certificates obtained", "/totals/renewals", Show::Int),
     ("CA requests", "/ca/arrivals", Show::Int),
@@ -250,8 +250,8 @@ const ROWS: [(&str, &str, Show); 22] = [
     ),
     ("peak minute at", "/ca/peak_minute/at", Show::Text),
     ("peak hour (requests)", "/ca/peak_hour/arrivals", Show::Int),
-    ("peak-to-mean", "/ca/peak_to_mean", Show::Ratio),
-    ("queue wait p95", "/ca/wait_p95_s", Show::Secs),
+    ("peak-to-mean", "/ca/peak_to_mean", Show::Number),
+    ("queue wait p95", "/ca/wait_p95_s", Show::Duration),
     ("longest queue", "/ca/max_queue", Show::Int),
     ("CA utilisation", "/ca/utilisation", Show::Pct),
 ];

@@ -31,7 +31,7 @@ impl Simulation<'_> {
                         let revoke_at = now + deadline;
                         let current = self.revoked.get(&device).copied().unwrap_or(SimTime::MAX);
                         self.revoked.insert(device, current.min(revoke_at));
-                        self.counters[p].revoked += 1;
+                        self.counters[p].count(crate::metrics::Counter::Revoked, now);
                         // Only ARI clients learn of it before their normal renewal.
                         self.plans[p].is_ari()
                     }

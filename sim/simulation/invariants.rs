@@ -111,11 +111,9 @@ pub fn check_totals(
                 spec.name, k.expired_time
             ));
         }
-        let mut level = 0i64;
-        for (day, delta) in k.invalid_delta_per_day.iter().enumerate() {
-            level += delta;
+        for (hour, &level) in k.invalid_per_hour().iter().enumerate() {
             if level < 0 || level as u64 > n {
-                return fail(format!("cohort {:?}: {level} devices without a valid certificate on day {day} (of {n})", spec.name));
+                return fail(format!("cohort {:?}: {level} devices without a valid certificate in hour {hour} (of {n})", spec.name));
             }
         }
     }
@@ -172,7 +170,8 @@ mod tests {
         ca.counts.refused = 1;
         k[0].renewals = 2;
         k[1].ca_refused = 1;
-        k[0].mark_invalid(1, Some(3));
+        let h = |n: i64| crate::engine::SimTime(n * 3_600_000);
+        k[0].mark_invalid(h(1), Some(h(3)));
         assert!(check_totals(&s, &k, std::slice::from_ref(&ca), "t").is_ok());
     }
 
@@ -190,8 +189,8 @@ mod tests {
             ),
             ("stranded", Box::new(|k, _| k[0].stranded_at_end = 1)),
             (
-                "on day 2",
-                Box::new(|k, _| k[0].invalid_delta_per_day = vec![0, 0, -1]),
+                "in hour 2",
+                Box::new(|k, _| k[0].regained_per_hour = vec![0, 0, 1]),
             ),
             (
                 "CA queue",

@@ -2,6 +2,7 @@
 //! issuance, delivery, and what a failure does to the next try.
 
 use crate::engine::{SimDuration, SimTime};
+use crate::metrics::Counter;
 use crate::model::stage::Outcome;
 
 use super::device::Judgement;
@@ -11,15 +12,15 @@ impl Simulation<'_> {
     /// A trigger fires: the client tries.
     pub(super) fn on_try(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
-        self.counters[p].tries += 1;
+        self.counters[p].count(Counter::Tries, now);
         let state = self.devices[device as usize];
         match self.plans[p].judge(&state, now) {
             Judgement::NotEligible => {
-                self.counters[p].not_eligible += 1;
+                self.counters[p].count(Counter::NotEligible, now);
                 self.after_failure(device, now, now);
             }
             Judgement::Expired => {
-                self.counters[p].refused_expired += 1;
+                self.counters[p].count(Counter::RefusedExpired, now);
                 let plan = &self.plans[p];
                 let local = device - plan.first;
                 let mut cursor = plan.cursor(&self.cursors, local);
@@ -67,7 +68,7 @@ impl Simulation<'_> {
         {
             // The challenge expired before this attempt: it is wasted.
             let p = self.plan_index(device);
-            self.counters[p].challenge_expired += 1;
+            self.counters[p].count(Counter::ChallengeExpired, now);
             self.attempt_failed(device, now, flight);
             return;
         }
@@ -89,13 +90,13 @@ impl Simulation<'_> {
             }
             Outcome::Served => self.served(device, response.at, flight),
             failure => {
-                let c = &mut self.counters[p];
-                match failure {
-                    Outcome::Refused => c.ca_refused += 1,
-                    Outcome::TimedOut => c.ca_timed_out += 1,
-                    Outcome::ChallengeExpired => c.challenge_expired += 1,
-                    _ => c.ca_failed_outage += 1,
-                }
+                let counter = match failure {
+                    Outcome::Refused => Counter::CaRefused,
+                    Outcome::TimedOut => Counter::CaTimedOut,
+                    Outcome::ChallengeExpired => Counter::ChallengeExpired,
+                    _ => Counter::CaFailedOutage,
+                };
+                self.counters[p].count(counter, response.at);
                 self.attempt_failed(device, response.at, flight);
             }
         }
@@ -158,7 +159,7 @@ impl Simulation<'_> {
     /// The help desk re-enrolls a stranded device.
     pub(super) fn on_recover(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
-        self.counters[p].manual_recoveries += 1;
+        self.counters[p].count(Counter::ManualRecoveries, now);
         self.devices[device as usize].recovering = true;
         self.on_try(device, now);
     }
@@ -198,13 +199,16 @@ impl Simulation<'_> {
         let horizon = self.horizon;
         let forget_after = self.plans[p].forget_after();
         let counters = &mut self.counters[p];
-        counters.renewals += 1;
+        counters.count(Counter::Renewals, at);
+        if revoked_at.is_some() {
+            counters.revoked_replaced(at);
+        }
         if at > invalid_from && invalid_from < horizon {
             // The device went without a valid certificate for a while.
             let from = invalid_from.max(SimTime::ZERO);
             let to = at.min(horizon);
             counters.expired_time = counters.expired_time + to.since(from);
-            counters.mark_invalid(from.day(), Some(to.day()));
+            counters.mark_invalid(from, Some(to));
             if old.cert.expiry < at {
                 counters.devices_expired += u64::from(!old.expired_ever);
             }
