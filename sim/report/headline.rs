@@ -117,6 +117,16 @@ pub fn choose(summary: &Summary) -> Vec<HeadlineItem> {
                     &["totals", "stranded_at_end"],
                     Show::Int,
                 );
+                if summary.cohorts.len() > 1 {
+                    for name in summary.cohorts.keys() {
+                        item(
+                            "At the end",
+                            format!("{name}: stranded"),
+                            &["cohorts", name, "stranded_at_end"],
+                            Show::Int,
+                        );
+                    }
+                }
             }
             HeadlineFigure::StageFailures => {
                 let outage_on = |target: &str| {
