@@ -423,12 +423,17 @@ fn every_scenario_headline_names_the_figure_that_answers_it() {
             item.label
         );
         let page = html::run_report(&summary, &[]);
-        let section = &page[page.find("<section id=\"headline\">").expect("headline section")..];
+        let section = &page[page
+            .find("<section id=\"headline\">")
+            .expect("headline section")..];
         let section = &section[..section.find("</section>").unwrap()];
         let span = format!(
             "data-key=\"{key}\" data-value=\"{}\"",
             value.to_string().replace('"', "&quot;")
         );
-        assert!(section.contains(&span), "{stem}: report.html's answer lacks {span}");
+        assert!(
+            section.contains(&span),
+            "{stem}: report.html's answer lacks {span}"
+        );
     }
 }

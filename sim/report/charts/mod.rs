@@ -8,7 +8,9 @@
 //! SVG in report.html and the PNG beside it show the same thing.
 
 mod bars;
+mod events;
 mod font;
+mod glyphs;
 mod palette;
 mod run;
 mod ticked;
@@ -21,10 +23,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use bars::{Bar, BarChart};
+pub use events::event_marks;
 pub(crate) use run::rolling_max_per_bucket;
 pub use run::{capacity_per_minute, run_charts, RUN_CHARTS};
 pub use time::{Bucketing, TimeAxis};
-pub use timeline::{Series, TimeChart};
+pub use timeline::{EventMark, Series, TimeChart};
 
 /// What a figure is made of: panels stacked from top to bottom.
 pub enum Panel {
@@ -107,7 +110,8 @@ impl Figure {
         }
         let mut pixels = vec![0u8; w as usize * h as usize * 3];
         {
-            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+            let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
+            let root = glyphs::EvenText(backend).into_drawing_area();
             self.draw(&root).map_err(draw_error)?;
         }
         Ok(Rendered {
