@@ -79,21 +79,37 @@ fn stats_of(manifest: &Manifest, records: &[RunRecord]) -> Vec<PointStats> {
         .iter()
         .zip(by_point)
         .map(|(point, recs)| {
+            // Expired devices, pooled over the replications (a share times
+            // its count of devices is the count it came from).
+            let pooled = |pairs: &mut dyn Iterator<Item = (f64, u64)>| {
+                pairs.fold((0u64, 0u64), |(x, n), (rate, devices)| {
+                    (x + (rate * devices as f64).round() as u64, n + devices)
+                })
+            };
             let metrics: IndexMap<String, MetricStats> = Metric::ALL
                 .iter()
                 .map(|m| {
                     let v: Vec<f64> = recs.iter().map(|r| m.of(r)).collect();
-                    (m.id().to_string(), MetricStats::of(&v))
+                    let mut stats = MetricStats::of(&v);
+                    if *m == Metric::ExpiryRate {
+                        let (x, n) = pooled(&mut recs.iter().map(|r| (r.expiry_rate, r.devices)));
+                        stats = stats.with_pooled_binomial(x, n);
+                    }
+                    (m.id().to_string(), stats)
                 })
                 .collect();
             let mut cohort_expiry_rate = IndexMap::new();
             if let Some(first) = recs.first() {
                 for name in first.cohorts.keys() {
-                    let v: Vec<f64> = recs
-                        .iter()
-                        .map(|r| r.cohorts.get(name).map_or(0.0, |c| c.expiry_rate))
-                        .collect();
-                    cohort_expiry_rate.insert(name.clone(), MetricStats::of(&v));
+                    let cohort = |r: &RunRecord| {
+                        r.cohorts
+                            .get(name)
+                            .map_or((0.0, 0), |c| (c.expiry_rate, c.devices))
+                    };
+                    let v: Vec<f64> = recs.iter().map(|r| cohort(r).0).collect();
+                    let (x, n) = pooled(&mut recs.iter().map(|r| cohort(r)));
+                    cohort_expiry_rate
+                        .insert(name.clone(), MetricStats::of(&v).with_pooled_binomial(x, n));
                 }
             }
             let candidate = candidate(&point.label, &metrics);
