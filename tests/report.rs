@@ -393,3 +393,55 @@ fn compare_writes_a_side_by_side_report_and_refuses_odd_folders() {
     );
     assert!(mixed.is_bad_input());
 }
+
+/// A CA whose backlog outlasts the horizon: 2,000 renewals in the first
+/// hour against one worker at 1 hour each, so the last request waits
+/// ~1,999 hours (83 days) while the run lasts 10. The hourly wait series
+/// used to stop at ~40 days (half the true maximum); now the hourly maximum and p99 agree with the
+/// run-wide (exact) ones within the hourly bins' precision (a bin spans a
+/// factor 2^(1/4) ≈ 1.19 and is represented by its geometric middle).
+#[test]
+fn waits_of_a_collapsing_ca_are_not_clamped() {
+    let s = scenario(
+        r#"
+name = "backlog"
+start = "2025-01-01T00:00:00Z"
+horizon = "10d"
+[[cohorts]]
+name = "servers"
+count = 2000
+lifetime = "30d"
+enrollment = { pattern = "at", at = "2024-12-05T00:00:00Z" }
+power = { schedule = "always_on" }
+[cohorts.client]
+triggers = [{ kind = "periodic", every = "1h" }]
+renewal = { rule = "before_expiry", window = "10d" }
+[server]
+renewal = { rule = "anytime" }
+[ca]
+workers = 1
+service_time = "1h"
+"#,
+    );
+    let result = crate::common::run(&s);
+    let summary = report::Summary::new(&result);
+    let hours = result.ca.hourly_waits.len();
+    let hourly = |q: f64| {
+        (0..hours)
+            .filter_map(|h| result.ca.hourly_waits.merged(h, h + 1).quantile_s(q))
+            .fold(0.0, f64::max)
+    };
+    let exact_max = result.ca.waits.max() as f64 / 1000.0;
+    assert!(exact_max > 80.0 * 86_400.0, "the backlog outlasts the horizon: {exact_max} s");
+    let bin = 2f64.powf(0.25);
+    for (what, hourly, exact) in [
+        ("maximum", hourly(1.0), exact_max),
+        ("p99", hourly(0.99), summary.ca.wait_p99_s),
+    ] {
+        let ratio = hourly / exact;
+        assert!(
+            (1.0 / bin..=bin).contains(&ratio),
+            "hourly {what} {hourly} s vs run-wide {exact} s"
+        );
+    }
+}
