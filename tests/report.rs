@@ -352,14 +352,26 @@ fn compare_writes_a_side_by_side_report_and_refuses_odd_folders() {
     );
 
     let runs = compare::load_all(&[a.clone(), b.clone()]).unwrap();
-    let out = compare::write_compare(&runs, &dir.path().join("cmp")).unwrap();
+    let out =
+        compare::write_compare(&runs, &dir.path().join("cmp"), compare::Align::Start).unwrap();
+    assert!(compare::table_text(&runs).contains("CA: queue wait p99"));
     let html = fs::read_to_string(out.join("compare.html")).unwrap();
-    for name in ["compare-arrivals", "compare-invalid", "compare-expiry"] {
+    for name in [
+        "compare-arrivals",
+        "compare-queue",
+        "compare-waits",
+        "compare-invalid",
+        "compare-expiry",
+    ] {
         assert!(html.contains(&format!("id=\"chart-{name}\"")), "{name}");
         assert!(out.join("charts").join(format!("{name}.png")).is_file());
     }
     let table = fs::read_to_string(out.join("compare.csv")).unwrap();
     assert!(table.starts_with("metric,a,b\n"), "{table}");
+    assert!(
+        table.contains("\ntotals.expiry_rate_ci95_low,")
+            && table.contains("\ncohorts.pcs.expiry_rate,")
+    );
     // Numbers in the page are those of each run's summary.
     for (key, value, _, _) in numbers(&html) {
         let value: Value = serde_json::from_str(&value).unwrap();
@@ -432,7 +444,10 @@ service_time = "1h"
             .fold(0.0, f64::max)
     };
     let exact_max = result.ca.waits.max() as f64 / 1000.0;
-    assert!(exact_max > 80.0 * 86_400.0, "the backlog outlasts the horizon: {exact_max} s");
+    assert!(
+        exact_max > 80.0 * 86_400.0,
+        "the backlog outlasts the horizon: {exact_max} s"
+    );
     let bin = 2f64.powf(0.25);
     for (what, hourly, exact) in [
         ("maximum", hourly(1.0), exact_max),

@@ -1,5 +1,5 @@
 //! What a run leaves behind: `summary.json`, `timeseries.csv`,
-//! `daily.csv`, `cohorts.csv`, `invalid_daily.csv`, charts (`charts/*.png`, `*.svg`),
+//! `daily.csv`, `waits.csv`, `cohorts.csv`, `invalid_daily.csv`, charts (`charts/*.png`, `*.svg`),
 //! `report.html`, and the summary printed for people; and the side-by-side
 //! report of several runs (`compare`).
 
@@ -48,6 +48,7 @@ pub fn write_run(result: &RunResult, dir: &Path) -> io::Result<(PathBuf, Summary
     staged.write("timeseries.csv", |w| tables::write_timeseries(result, w))?;
     staged.write("cohorts.csv", |w| tables::write_cohorts(&summary, w))?;
     staged.write("daily.csv", |w| tables::write_daily(result, w))?;
+    staged.write("waits.csv", |w| tables::write_waits(result, w))?;
     staged.write("invalid_daily.csv", |w| {
         tables::write_invalid_daily(result, w)
     })?;

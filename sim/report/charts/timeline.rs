@@ -121,7 +121,7 @@ impl TimeChart {
             .x_label_formatter(&|x| axis.label(*x))
             .y_label_formatter(&|y| format_number(*y))
             .y_labels(6)
-            .x_desc("date (UTC)")
+            .x_desc(axis.description())
             .y_desc(self.y_label.as_str())
             .label_style((FAMILY, 13).into_font().color(&palette::TEXT))
             .axis_desc_style((FAMILY, 14).into_font().color(&palette::TEXT))
