@@ -228,7 +228,8 @@ fn merged_shards_equal_a_single_sweep_byte_for_byte() {
     let merged = dir.path().join("merged");
     merge(&shard_dirs, &merged).unwrap();
     let (a, b) = (files(&single), files(&merged));
-    assert_eq!(a.len(), 7 + 9, "{:?}", a.keys());
+    // 3 charts as SVG and PNG, sweep.html, 3 tables and texts, 9 runs.
+    assert_eq!(a.len(), 11 + 9, "{:?}", a.keys());
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
         assert!(b[name] == *bytes, "{} differs", name.display());

@@ -91,6 +91,7 @@ thead th { background: #f1f3f5; }
 td.text, th.text { text-align: left; }
 .params td { text-align: left; }
 .note { color: #555; font-size: 13px; }
+tr.best td { background: #fdecea; font-weight: bold; }
 pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 12px; }
 "#;
 

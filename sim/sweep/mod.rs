@@ -17,6 +17,7 @@
 pub mod chart;
 pub mod grid;
 pub mod output;
+mod page;
 pub mod recommend;
 pub mod record;
 pub mod spec;

@@ -7,7 +7,9 @@
 //! - `runs.csv`: one row per run (point × replication);
 //! - `sweep.json`: the plan, every point's statistics, the recommendation;
 //! - `recommendation.txt`: the recommendation as printed;
-//! - `expiry_rate.svg`, `peak_load.svg`, `tradeoff.svg`: the charts;
+//! - `expiry_rate`, `peak_load`, `tradeoff` (`.svg` and `.png`): the charts;
+//! - `sweep.html`: a self-contained page with the recommendation, the
+//!   table and the charts;
 //! - `runs/<key>.json`: every run's record (what a later sweep resumes from).
 
 use std::collections::HashMap;
@@ -23,7 +25,7 @@ use super::record::{self, Metric, RunRecord};
 use super::spec::ParamValue;
 use super::stats::MetricStats;
 use super::{Manifest, Shard, SweepError};
-use crate::report::StagedDir;
+use crate::report::{units, StagedDir};
 
 pub const SWEEP_FORMAT: &str = "certfleet-sweep/1";
 pub const SHARD_FORMAT: &str = "certfleet-sweep-shard/1";
@@ -283,6 +285,7 @@ fn metric_chart(
     title: &str,
     y_label: &str,
     target: Option<(f64, String)>,
+    best: Option<usize>,
 ) -> Chart {
     let (x_label, xs) = x_axis(m);
     let series = groups(m)
@@ -318,10 +321,17 @@ fn metric_chart(
         series,
         hlines: target.into_iter().collect(),
         vlines: Vec::new(),
+        highlight: best.map(|i| {
+            (
+                xs[i],
+                points[i].metrics[metric.id()].mean * scale,
+                format!("recommended: {}", m.points[i].label),
+            )
+        }),
     }
 }
 
-fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
+fn charts(m: &Manifest, points: &[PointStats], best: Option<usize>) -> [(String, Chart); 3] {
     let r = m.spec.replications;
     let t = &m.spec.targets;
     let expiry = metric_chart(
@@ -335,7 +345,8 @@ fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
         ),
         "devices whose certificate expired (%)",
         t.max_expiry_rate
-            .map(|e| (e * 100.0, format!("target {:.3} %", e * 100.0))),
+            .map(|e| (e * 100.0, format!("target {}", units::share(e)))),
+        best,
     );
     let peak = metric_chart(
         m,
@@ -347,7 +358,9 @@ fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
             m.scenario
         ),
         "CA arrivals in the busiest hour",
-        t.max_peak_per_hour.map(|p| (p, format!("target {p}/h"))),
+        t.max_peak_per_hour
+            .map(|p| (p, format!("target {}/h", units::number(p)))),
+        best,
     );
     let first = &m.spec.params[0];
     let tradeoff = Chart {
@@ -389,14 +402,21 @@ fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
             .collect(),
         hlines: t
             .max_expiry_rate
-            .map(|e| (e * 100.0, format!("target {:.3} %", e * 100.0)))
+            .map(|e| (e * 100.0, format!("target {}", units::share(e))))
             .into_iter()
             .collect(),
         vlines: t
             .max_peak_per_hour
-            .map(|p| (p, format!("target {p}/h")))
+            .map(|p| (p, format!("target {}/h", units::number(p))))
             .into_iter()
             .collect(),
+        highlight: best.map(|i| {
+            (
+                points[i].metrics[Metric::PeakHour.id()].mean,
+                points[i].metrics[Metric::ExpiryRate.id()].mean * 100.0,
+                format!("recommended: {}", m.points[i].label),
+            )
+        }),
     };
     [
         ("expiry_rate.svg".into(), expiry),
@@ -462,11 +482,20 @@ pub fn write_outputs(
             w.write_all(recommendation_text(manifest, &recommendation).as_bytes())
         })
         .map_err(io)?;
-    for (name, chart) in charts(manifest, &points) {
+    let mut rendered = Vec::new();
+    for (name, chart) in charts(manifest, &points, recommendation.best) {
+        let (svg, png) = chart.render().map_err(|e| io(e.into()))?;
         staged
-            .write(&name, |w| w.write_all(chart.to_svg().as_bytes()))
+            .write(&name, |w| w.write_all(svg.as_bytes()))
             .map_err(io)?;
+        let png_name = name.replace(".svg", ".png");
+        staged.write(&png_name, |w| w.write_all(&png)).map_err(io)?;
+        rendered.push((name, chart.title.clone(), svg));
     }
+    let page = super::page::sweep_page(manifest, &points, &recommendation, &rendered);
+    staged
+        .write("sweep.html", |w| w.write_all(page.as_bytes()))
+        .map_err(io)?;
     std::fs::create_dir_all(staged.path("runs")).map_err(io)?;
     for r in records {
         staged
