@@ -215,11 +215,13 @@ pub fn choose(summary: &Summary) -> Vec<HeadlineItem> {
             HeadlineFigure::Recovery => {
                 for (i, r) in summary.recoveries.iter().enumerate() {
                     let section = match r.kind {
-                        "template_bump" => format!("After the template bump at {}", r.at),
+                        "template_bump" => {
+                            format!("After the template bump at {}", readable(&r.at))
+                        }
                         _ => format!(
                             "After the offline episode of {} from {}",
                             r.cohorts.join(", "),
-                            r.at
+                            readable(&r.at)
                         ),
                     };
                     let i = i.to_string();
@@ -297,6 +299,16 @@ pub fn choose(summary: &Summary) -> Vec<HeadlineItem> {
         }
     }
     out
+}
+
+/// `2025-03-04T09:00:00Z` → `2025-03-04 09:00 UTC` (headings only; values
+/// stay as summary.json writes them).
+fn readable(instant: &str) -> String {
+    match (instant.get(..10), instant.get(11..16)) {
+        (Some(day), Some("00:00")) if instant.len() >= 16 => day.to_string(),
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => instant.to_string(),
+    }
 }
 
 /// Each headline item with its value shown, read from the summary's JSON.

@@ -389,7 +389,7 @@ pub fn run_report(summary: &Summary, charts: &[Rendered]) -> String {
         out,
         "<p class=\"note\">CA: {} requests, {} served · {} refused · {} timed out · {} failed by outage; \
          peak minute {} at {}; peak hour {} from {}; queue wait p50 {} · p95 {} · p99 {} · mean {}; \
-         utilisation {} of {} workers.</p>",
+         utilisation {} (workers: {}).</p>",
         num(j, &["ca", "arrivals"], Show::Int),
         num(j, &["ca", "served"], Show::Int),
         num(j, &["ca", "refused"], Show::Int),

@@ -77,9 +77,10 @@ fn arrivals_figure(
         capacity.map(|c| {
             (
                 format!(
-                    "capacity {} {per} ({} workers)",
+                    "capacity {} {per} ({} worker{})",
                     units::number((c * factor).round()),
-                    result.ca_workers
+                    result.ca_workers,
+                    if result.ca_workers == 1 { "" } else { "s" }
                 ),
                 c * factor,
             )
