@@ -4,7 +4,7 @@
 use certfleet::engine::{Purpose, SimDuration, SimTime, Streams};
 use certfleet::metrics::StageMetrics;
 use certfleet::model::dist::DurationDist;
-use certfleet::model::stage::{Stage, StageConfig};
+use certfleet::model::stage::{Stage, StageConfig, Ticket};
 
 use crate::common::{
     arrival_minutes, assert_binomial, run, scenario, summary, MINUTES_PER_DAY, UNLIMITED_CA,
@@ -168,6 +168,83 @@ fn erlang_c_wait(c: u32, lambda: f64, mu: f64) -> f64 {
     prob_wait / (c as f64 * mu - lambda)
 }
 
+/// A stage of `c` workers with exponential service of mean 1 s.
+fn exponential_workers(c: u32, queue_limit: Option<u64>) -> StageConfig {
+    StageConfig {
+        workers: c,
+        service_time: DurationDist::Exponential {
+            mean: SimDuration::from_secs(1),
+        },
+        queue_limit,
+        timeout: None,
+        work_on_abandoned: true,
+        validates_challenge: false,
+    }
+}
+
+/// 30 independent replications of 20,000 Poisson arrivals at rate `lambda`
+/// per second into a stage; the metrics of each after 1,000 warm-up arrivals.
+fn poisson_into_stage(config: StageConfig, lambda: f64) -> Vec<StageMetrics> {
+    let (replications, arrivals, warmup) = (30, 20_000, 1_000);
+    (0..replications)
+        .map(|r| {
+            let streams = Streams::new(1000 + r);
+            let mut stage = Stage::new(config.clone(), streams, Vec::new(), Vec::new());
+            // 20,000 arrivals at 3/s take under 2 hours: all within a day.
+            let day = SimTime(86_400_000);
+            let mut metrics = StageMetrics::new(day);
+            let mut warm = StageMetrics::new(day);
+            let mut rng = streams.rng(0, Purpose(99), 0);
+            let gaps = DurationDist::Exponential {
+                mean: SimDuration::from_secs_f64(1.0 / lambda),
+            };
+            let mut t = SimTime(0);
+            for i in 0..arrivals {
+                t += gaps.sample(&mut rng);
+                let ticket = Ticket {
+                    device: 0,
+                    index: i,
+                    challenge_deadline: None,
+                };
+                let into = if i < warmup { &mut warm } else { &mut metrics };
+                stage.submit(t, ticket, into);
+            }
+            metrics
+        })
+        .collect()
+}
+
+/// Erlang B: the blocking probability of an M/M/c/c system (c workers, no
+/// waiting room) offered a = λ/μ erlangs, by the stable recursion
+/// B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
+fn erlang_b(c: u32, a: f64) -> f64 {
+    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
+}
+
+/// `queue_limit = 0` means no waiting room, not no service: Poisson
+/// arrivals into c exponential workers with nowhere to wait are refused
+/// exactly when all c are busy, at the Erlang B rate. (Before the fix every
+/// request was refused.) Replication means, 4 standard errors.
+#[test]
+fn a_stage_without_waiting_room_blocks_as_erlang_b_predicts() {
+    let (c, lambda) = (4u32, 3.0);
+    let expected = erlang_b(c, lambda);
+    assert!(
+        (expected - 3.375 / 16.375).abs() < 1e-9,
+        "Erlang B by hand: (3^4/4!) / Σ 3^k/k!"
+    );
+    let shares: Vec<f64> = poisson_into_stage(exponential_workers(c, Some(0)), lambda)
+        .iter()
+        .map(|m| m.counts.refused as f64 / m.counts.arrivals as f64)
+        .collect();
+    let (mean, se) = mean_and_se(&shares);
+    assert!(
+        (mean - expected).abs() <= 4.0 * se,
+        "blocked share {mean:.4} vs Erlang B {expected:.4} ± {:.4}",
+        4.0 * se
+    );
+}
+
 /// Mean and standard error of independent replication means.
 fn mean_and_se(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
@@ -187,38 +264,9 @@ fn ca_queue_mean_wait_matches_erlang_c() {
         (expected - 0.509434).abs() < 1e-5,
         "Erlang C by hand: 13.5/26.5 s"
     );
-    let (replications, arrivals, warmup) = (30, 20_000, 1_000);
-    let config = StageConfig {
-        workers: c,
-        service_time: DurationDist::Exponential {
-            mean: SimDuration::from_secs(1),
-        },
-        queue_limit: None,
-        timeout: None,
-        work_on_abandoned: true,
-        validates_challenge: false,
-    };
-    let means: Vec<f64> = (0..replications)
-        .map(|r| {
-            let streams = Streams::new(1000 + r);
-            let mut ca = Stage::new(config.clone(), streams, Vec::new(), Vec::new());
-            let mut metrics = StageMetrics::new(10);
-            let mut warm = StageMetrics::new(10);
-            let mut rng = streams.rng(0, Purpose(99), 0);
-            let gaps = DurationDist::Exponential {
-                mean: SimDuration::from_secs_f64(1.0 / lambda),
-            };
-            let mut t = SimTime(0);
-            for i in 0..arrivals {
-                t += gaps.sample(&mut rng);
-                if i < warmup {
-                    ca.submit(t, None, &mut warm);
-                } else {
-                    ca.submit(t, None, &mut metrics);
-                }
-            }
-            metrics.wait_total.as_secs_f64() / metrics.waits.len() as f64
-        })
+    let means: Vec<f64> = poisson_into_stage(exponential_workers(c, None), lambda)
+        .iter()
+        .map(|m| m.wait_total.as_secs_f64() / m.waits.len() as f64)
         .collect();
     let (mean, se) = mean_and_se(&means);
     assert!(

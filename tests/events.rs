@@ -118,3 +118,136 @@ lifetime = "20d"
     let minutes: Vec<usize> = arrival_minutes(&run(&s)).iter().map(|&(m, _)| m).collect();
     assert_eq!(minutes, vec![90 * DAY, 100 * DAY, 110 * DAY, 120 * DAY]);
 }
+
+/// A mass revocation picks every certificate that exists when it is
+/// announced, including one the CA has issued but the device has not yet
+/// received: Intune PKCS certificates wait for the device's next check-in
+/// (the connector requested them), ADCS certificates held for a CA
+/// manager's approval are issued when approved and picked up at the next
+/// refresh. Such a certificate used to escape the revocation.
+#[test]
+fn a_revocation_reaches_certificates_issued_before_it_but_received_after() {
+    // One device per cohort, daily trigger at 00:00, renewal window 10 days
+    // before the 100-day expiry: the try is at day 90, 00:00, served a
+    // minute later.
+    // - pkcs: issued at 90d 00:01, received at the next check-in, 91d 00:00;
+    // - approval: approved (issued) 2 days after it was served, 92d 00:01,
+    //   picked up at the next trigger after that, 93d 00:00.
+    // Revocations of every certificate, deadline 1 h: at 90d 12:00 (after
+    // the PKCS certificate was issued, before it arrived), at 91d 12:00
+    // (before the approval: that certificate does not exist yet) and at
+    // 92d 12:00 (after the approval, before the pick-up).
+    let client = |extra: &str| {
+        format!(
+            r#"client = {{ triggers = [{{ kind = "periodic", every = "1d", phase = "00:00" }}], renewal = {{ rule = "before_expiry", window = "10d" }}{extra} }}"#
+        )
+    };
+    let s = scenario(&format!(
+        r#"
+name = "late delivery"
+start = "2025-01-01"
+horizon = "100d"
+[[cohorts]]
+name = "pkcs"
+count = 1
+lifetime = "100d"
+enrollment = {{ pattern = "at", at = "2025-01-01" }}
+power = {{ schedule = "always_on" }}
+{}
+[[cohorts]]
+name = "approval"
+count = 1
+lifetime = "100d"
+enrollment = {{ pattern = "at", at = "2025-01-01" }}
+power = {{ schedule = "always_on" }}
+{}
+server = {{ approval = {{ share = 1.0, delay = "2d", drop_after = "60d" }} }}
+[[events]]
+kind = "mass_revocation"
+at = "2025-04-01T12:00:00Z"
+share = 1.0
+deadline = "1h"
+[[events]]
+kind = "mass_revocation"
+at = "2025-04-02T12:00:00Z"
+share = 1.0
+deadline = "1h"
+[[events]]
+kind = "mass_revocation"
+at = "2025-04-03T12:00:00Z"
+share = 1.0
+deadline = "1h"
+[ca]
+workers = 10
+service_time = "1m"
+"#,
+        client(r#", delivery = "next_checkin""#),
+        client("")
+    ));
+    let result = run(&s);
+    let (pkcs, approval) = (&result.cohorts[0], &result.cohorts[1]);
+    // PKCS: the first certificate, revoked from 90d 13:00 until the second
+    // arrives at 91d 00:00 (11 h); the second, picked by the 90d 12:00
+    // revocation, invalid from its arrival to the horizon (9 days).
+    assert_eq!((pkcs.renewals, pkcs.revoked), (1, 2));
+    assert_eq!((pkcs.revoked_unreplaced, pkcs.invalid_at_end), (2, 1));
+    assert_eq!(
+        pkcs.expired_time.as_secs_f64(),
+        (11.0 + 9.0 * 24.0) * 3600.0
+    );
+    // Approval: the first certificate is revoked by the first revocation
+    // (from 90d 13:00) until the second is picked up at 93d 00:00 (59 h);
+    // the second was issued at 92d 00:00, so the 92d 12:00 revocation picks
+    // it (the 91d one came before it existed): invalid from 93d 00:00.
+    // Each certificate counts as revoked once, whatever picked it.
+    assert_eq!((approval.renewals, approval.revoked), (1, 2));
+    assert_eq!(
+        (approval.revoked_unreplaced, approval.invalid_at_end),
+        (2, 1)
+    );
+    assert_eq!(
+        approval.expired_time.as_secs_f64(),
+        (59.0 + 7.0 * 24.0) * 3600.0
+    );
+}
+
+/// A CA whose backlog outlasts the run: an answer due after the horizon is
+/// not a renewal within it. 200 devices all due at day 9 meet a CA that
+/// serves one request an hour: the k-th is answered at day 9 + k hours, so
+/// 71 are served within the 12 days (the 72nd at the horizon itself is
+/// not), 24 of them by day 10 when the certificates expire; 129 are still
+/// in the CA at the end (one in service, 128 waiting).
+/// The totals, the per-minute series and the daily series must say the same
+/// (they did not: every queued request counted as a renewal at once).
+#[test]
+fn a_backlog_past_the_horizon_is_still_waiting_in_every_output() {
+    let s = scenario(
+        r#"
+name = "backlog"
+start = "2025-01-01"
+horizon = "12d"
+[[cohorts]]
+name = "servers"
+count = 200
+lifetime = "10d"
+enrollment = { pattern = "at", at = "2025-01-01" }
+power = { schedule = "always_on" }
+client = { triggers = [{ kind = "periodic", every = "1d", phase = "00:00" }], renewal = { rule = "before_expiry", window = "1d" } }
+[ca]
+workers = 1
+service_time = "1h"
+"#,
+    );
+    let result = run(&s);
+    let (k, ca) = (&result.cohorts[0], &result.ca.counts);
+    assert_eq!(
+        (ca.arrivals, ca.served, ca.in_system_at_end),
+        (200, 71, 129)
+    );
+    assert_eq!(k.renewals, 71);
+    assert_eq!((k.devices_expired, k.invalid_at_end), (47 + 129, 129));
+    let served_in_series: u32 = result.ca.minutes.served.iter().sum();
+    assert_eq!(served_in_series, 71);
+    assert_eq!(*k.invalid_per_day().last().unwrap(), 129);
+    assert_eq!(*result.ca.minutes.queue_lengths().last().unwrap(), 128);
+}

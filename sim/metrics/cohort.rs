@@ -112,6 +112,12 @@ cohort_counters! {
     RevokedUnreplaced revoked_unreplaced, daily: false, "revoked before replaced";
     /// Devices the service forgot (expired longer than `forget_after_expired`).
     RecordsDeleted records_deleted, daily: false, "records deleted by the service";
+    /// Issued requests dropped after waiting longer than the approval's
+    /// `drop_after` for a CA manager (ADCS: 60 days); the client starts over.
+    ApprovalsDropped approvals_dropped, daily: true, "dropped waiting for approval";
+    /// Certificates issued but not yet received at the end (waiting for the
+    /// device's next check-in, or for approval).
+    UndeliveredAtEnd undelivered_at_end, daily: false, "issued, not yet received at the end";
 }
 
 /// Counters of one cohort over a run, with the series reports need.

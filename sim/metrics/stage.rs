@@ -1,15 +1,22 @@
-//! What the CA saw: counts, a per-minute time series and queue waits.
+//! What a stage saw: counts, a per-minute time series and queue waits.
+//!
+//! Everything is counted within the horizon: an answer that comes after
+//! the end of the run (a deep queue, a slow stage) is not an outcome within
+//! it, and a request still waiting or in service at the end is counted as
+//! `in_system_at_end`. So the counts, the per-minute series and what the
+//! devices received agree with each other by construction.
 
 use hdrhistogram::Histogram;
 
-use crate::engine::time::MS_PER_HOUR;
+use crate::engine::time::{MS_PER_HOUR, MS_PER_MINUTE};
 use crate::engine::{SimDuration, SimTime};
 use crate::model::stage::{Outcome, StageObserver};
 
 use super::waits::HourlyWaits;
 
-/// Requests by how they ended. `arrivals` equals the sum of the others
-/// once a run is over: every request ends exactly once.
+/// Requests by how they ended. Once a run is over, `arrivals` equals the
+/// sum of the others: every request ends exactly once, or is still in the
+/// stage at the end of the horizon.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StageCounts {
     pub arrivals: u64,
@@ -19,15 +26,24 @@ pub struct StageCounts {
     pub failed_outage: u64,
     /// Rejected because the request's challenge had expired (SCEP stages).
     pub challenge_expired: u64,
+    /// Requests waiting or in service at the end of the horizon.
+    pub in_system_at_end: u64,
 }
 
 impl StageCounts {
+    /// Requests accounted for: ended within the horizon, or still in the stage.
     pub fn ended(&self) -> u64 {
-        self.served + self.refused + self.timed_out + self.failed_outage + self.challenge_expired
+        self.served
+            + self.refused
+            + self.timed_out
+            + self.failed_outage
+            + self.challenge_expired
+            + self.in_system_at_end
     }
 }
 
-/// Dense per-minute counters, indexed by simulated minute from the start.
+/// Dense per-minute counters over the horizon, indexed by simulated minute
+/// from the start.
 #[derive(Clone, Debug, Default)]
 pub struct MinuteSeries {
     pub arrivals: Vec<u32>,
@@ -41,13 +57,6 @@ pub struct MinuteSeries {
     /// The longest queue reached at an arrival in each minute (the queue
     /// only grows at arrivals; see [`MinuteSeries::longest_queue`]).
     pub queue_max: Vec<u32>,
-    /// The series grows up to this many minutes (`None`: without bound).
-    /// CA answers can come long after the horizon (a deep queue, a slow
-    /// CA); past the limit they still count in [`StageCounts`] but get no
-    /// minute, so that one absurd service time cannot allocate gigabytes.
-    pub limit: Option<usize>,
-    /// Entries that fell past `limit`.
-    pub beyond_limit: u64,
 }
 
 impl MinuteSeries {
@@ -62,8 +71,6 @@ impl MinuteSeries {
             queue_in: v(),
             queue_out: v(),
             queue_max: v(),
-            limit: None,
-            beyond_limit: 0,
         }
     }
 
@@ -75,45 +82,17 @@ impl MinuteSeries {
         self.arrivals.is_empty()
     }
 
-    fn bump(column: &mut Vec<u32>, limit: Option<usize>, beyond: &mut u64, at: SimTime) {
-        let m = at.minute().max(0) as usize;
-        if limit.is_some_and(|l| m >= l) {
-            *beyond += 1;
-            return;
-        }
-        if m >= column.len() {
-            column.resize(m + 1, 0);
-        }
-        column[m] = column[m].saturating_add(1);
+    /// Minutes needed to cover `[0, horizon)`.
+    pub fn minutes_for(horizon: SimTime) -> usize {
+        (horizon.ms().max(0) as u64).div_ceil(MS_PER_MINUTE as u64) as usize
     }
 
-    /// Makes every column as long as the longest.
-    pub fn equalise(&mut self) {
-        let n = [
-            &self.arrivals,
-            &self.served,
-            &self.refused,
-            &self.timed_out,
-            &self.failed_outage,
-            &self.queue_in,
-            &self.queue_out,
-            &self.queue_max,
-        ]
-        .iter()
-        .map(|c| c.len())
-        .max()
-        .unwrap_or(0);
-        for c in [
-            &mut self.arrivals,
-            &mut self.served,
-            &mut self.refused,
-            &mut self.timed_out,
-            &mut self.failed_outage,
-            &mut self.queue_in,
-            &mut self.queue_out,
-            &mut self.queue_max,
-        ] {
-            c.resize(n, 0);
+    fn bump(column: &mut [u32], at: SimTime) {
+        if let Some(c) = usize::try_from(at.minute())
+            .ok()
+            .and_then(|m| column.get_mut(m))
+        {
+            *c = c.saturating_add(1);
         }
     }
 
@@ -147,55 +126,53 @@ impl MinuteSeries {
 pub struct StageMetrics {
     pub counts: StageCounts,
     pub minutes: MinuteSeries,
-    /// Queue waits of requests that entered service, in ms.
+    /// Queue waits of requests that entered service within the horizon, in ms.
     pub waits: Histogram<u64>,
     /// The same waits, coarsely binned per hour of arrival (charts over time).
     pub hourly_waits: HourlyWaits,
     pub wait_total: SimDuration,
+    /// Worker time within the horizon (a backlog that outlasts the run
+    /// counts only up to its end, so utilisation never exceeds 100 %).
     pub busy: SimDuration,
+    /// The part of `busy` spent on requests whose client had given up.
     pub abandoned_work: SimDuration,
     pub max_queue: usize,
-    /// Worker time after this instant is not counted in `busy` and
-    /// `abandoned_work` (the end of the horizon: a backlog that outlasts the
-    /// run must not push utilisation past 100 %). `SimTime::MAX`: no limit.
-    pub count_work_until: SimTime,
-    /// Requests waiting or in service at the end of the horizon.
-    pub in_system_at_end: u64,
+    /// The end of the horizon: nothing at or after it is counted.
+    pub horizon: SimTime,
 }
 
 impl StageMetrics {
-    pub fn new(minutes: usize) -> Self {
+    /// Metrics for a run that ends at `horizon`.
+    pub fn new(horizon: SimTime) -> Self {
         StageMetrics {
             counts: StageCounts::default(),
-            minutes: MinuteSeries::with_minutes(minutes),
+            minutes: MinuteSeries::with_minutes(MinuteSeries::minutes_for(horizon)),
             waits: Histogram::new(3).expect("3 significant digits is a valid precision"),
             hourly_waits: HourlyWaits::default(),
             wait_total: SimDuration::ZERO,
             busy: SimDuration::ZERO,
             abandoned_work: SimDuration::ZERO,
             max_queue: 0,
-            count_work_until: SimTime::MAX,
-            in_system_at_end: 0,
+            horizon,
         }
     }
 
-    /// Counts worker time only up to `horizon`.
-    pub fn until(self, horizon: SimTime) -> Self {
-        StageMetrics {
-            count_work_until: horizon,
-            ..self
-        }
+    fn within(&self, at: SimTime) -> bool {
+        at < self.horizon
     }
 }
 
 impl StageObserver for StageMetrics {
     fn arrival(&mut self, at: SimTime) {
         self.counts.arrivals += 1;
-        let m = &mut self.minutes;
-        MinuteSeries::bump(&mut m.arrivals, m.limit, &mut m.beyond_limit, at);
+        MinuteSeries::bump(&mut self.minutes.arrivals, at);
     }
 
     fn outcome(&mut self, outcome: Outcome, at: SimTime) {
+        if !self.within(at) {
+            self.counts.in_system_at_end += 1;
+            return;
+        }
         let m = &mut self.minutes;
         let (count, column) = match outcome {
             Outcome::ChallengeExpired => {
@@ -209,16 +186,21 @@ impl StageObserver for StageMetrics {
             Outcome::FailedOutage => (&mut self.counts.failed_outage, &mut m.failed_outage),
         };
         *count += 1;
-        MinuteSeries::bump(column, m.limit, &mut m.beyond_limit, at);
+        MinuteSeries::bump(column, at);
     }
 
     fn queued(&mut self, arrived: SimTime, left: SimTime) {
-        let m = &mut self.minutes;
-        MinuteSeries::bump(&mut m.queue_in, m.limit, &mut m.beyond_limit, arrived);
-        MinuteSeries::bump(&mut m.queue_out, m.limit, &mut m.beyond_limit, left);
+        // A request still waiting at the end keeps the last minutes' queue
+        // length up: its departure is not in the series.
+        MinuteSeries::bump(&mut self.minutes.queue_in, arrived);
+        MinuteSeries::bump(&mut self.minutes.queue_out, left);
     }
 
     fn started(&mut self, arrived: SimTime, wait: SimDuration) {
+        if !self.within(arrived + wait) {
+            // Still waiting at the end: counted in `in_system_at_end`.
+            return;
+        }
         // `record` grows the histogram as needed; `saturating_record` would
         // clamp every wait to the initial range (about 2 s) and hide long
         // queues from the percentiles.
@@ -233,7 +215,7 @@ impl StageObserver for StageMetrics {
 
     fn work(&mut self, start: SimTime, busy: SimDuration, abandoned: SimDuration) {
         let end = start + busy;
-        let limit = self.count_work_until;
+        let limit = self.horizon;
         let within = |from: SimTime| {
             if from >= limit {
                 SimDuration::ZERO
@@ -247,15 +229,12 @@ impl StageObserver for StageMetrics {
 
     fn queue_length(&mut self, at: SimTime, waiting: usize) {
         self.max_queue = self.max_queue.max(waiting);
-        let m = at.minute().max(0) as usize;
-        let column = &mut self.minutes.queue_max;
-        if self.minutes.limit.is_some_and(|l| m >= l) {
-            return;
+        if let Some(c) = usize::try_from(at.minute())
+            .ok()
+            .and_then(|m| self.minutes.queue_max.get_mut(m))
+        {
+            *c = (*c).max(u32::try_from(waiting).unwrap_or(u32::MAX));
         }
-        if m >= column.len() {
-            column.resize(m + 1, 0);
-        }
-        column[m] = column[m].max(u32::try_from(waiting).unwrap_or(u32::MAX));
     }
 }
 
@@ -264,7 +243,7 @@ mod tests {
     use super::*;
     use crate::engine::Streams;
     use crate::model::dist::DurationDist;
-    use crate::model::stage::{Stage, StageConfig};
+    use crate::model::stage::{Stage, StageConfig, Ticket};
 
     fn one_worker(service: SimDuration) -> Stage {
         let config = StageConfig {
@@ -278,15 +257,27 @@ mod tests {
         Stage::new(config, Streams::new(1), Vec::new(), Vec::new())
     }
 
+    fn ticket(index: u64) -> Ticket {
+        Ticket {
+            device: 0,
+            index,
+            challenge_deadline: None,
+        }
+    }
+
+    fn at(secs: i64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(secs)
+    }
+
     /// Long waits keep their size in the percentiles (the histogram grows;
     /// it used to clamp every wait to 2 ms).
     #[test]
     fn wait_percentiles_see_long_waits() {
         let mut ca = one_worker(SimDuration::from_secs(10));
-        let mut m = StageMetrics::new(60);
+        let mut m = StageMetrics::new(at(3600));
         // 11 requests at once: the k-th waits 10·k s, k = 0..=10.
-        for _ in 0..11 {
-            ca.submit(SimTime::ZERO, None, &mut m);
+        for k in 0..11 {
+            ca.submit(SimTime::ZERO, ticket(k), &mut m);
         }
         let p50 = m.waits.value_at_quantile(0.5) as f64 / 1000.0;
         let max = m.waits.max() as f64 / 1000.0;
@@ -294,15 +285,27 @@ mod tests {
         assert!((max - 100.0).abs() < 0.1, "max {max} s");
     }
 
-    /// Worker time past the horizon is not counted: a backlog that outlasts
-    /// the run cannot push utilisation past 100 %.
+    /// A backlog that outlasts the run: worker time past the horizon is not
+    /// counted (utilisation stays at most 100 %), answers after it are not
+    /// outcomes within it, and every request is still accounted for.
     #[test]
-    fn work_is_counted_within_the_horizon_only() {
+    fn a_backlog_past_the_horizon_is_counted_as_in_the_system() {
         let mut ca = one_worker(SimDuration::from_secs(60));
-        let mut m = StageMetrics::new(10).until(SimTime::ZERO + SimDuration::from_secs(600));
-        for _ in 0..20 {
-            ca.submit(SimTime::ZERO, None, &mut m);
+        let mut m = StageMetrics::new(at(600));
+        for k in 0..20 {
+            ca.submit(SimTime::ZERO, ticket(k), &mut m);
         }
         assert_eq!(m.busy, SimDuration::from_secs(600));
+        // Served at 60, 120, …, 540 s; the 10th finishes exactly at the
+        // horizon, which is not within it.
+        assert_eq!(m.counts.served, 9);
+        assert_eq!(m.counts.in_system_at_end, 11);
+        assert_eq!(m.counts.arrivals, m.counts.ended());
+        let served: u32 = m.minutes.served.iter().sum();
+        assert_eq!(served as u64, m.counts.served);
+        assert_eq!(m.minutes.len(), 10);
+        // The ten that started service within the horizon have their waits.
+        assert_eq!(m.waits.len(), 10);
+        assert_eq!(*m.minutes.queue_lengths().last().unwrap(), 10);
     }
 }

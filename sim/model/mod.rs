@@ -32,8 +32,9 @@ pub mod purpose {
     pub const TRIGGER_PHASE: Purpose = Purpose(10);
     pub const TRIGGER_JITTER: Purpose = Purpose(11);
     pub const RECOVERY_DELAY: Purpose = Purpose(12);
-    /// Keyed by the CA's arrival sequence number, not by device.
-    pub const CA_SERVICE: Purpose = Purpose(13);
+    /// A stage's service time for one request, keyed by the request
+    /// (device; try, attempt and hop as the index) in the stage's own family.
+    pub const STAGE_SERVICE: Purpose = Purpose(13);
     pub const RENEWAL_PICK: Purpose = Purpose(14);
     pub const REQUEST_DELAY: Purpose = Purpose(15);
     pub const APPROVAL: Purpose = Purpose(16);

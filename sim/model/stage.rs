@@ -1,11 +1,17 @@
-//! The certificate authority as a queueing stage (MODEL.md §6): `workers`
-//! parallel workers, FIFO queue with a bound, a client timeout, scheduled
-//! outages and degraded periods.
+//! A stage of the request path (MODEL.md §6) as a queue: `workers`
+//! parallel workers, a FIFO queue with a bound, a client timeout, scheduled
+//! outages and degraded periods. The CA is one; a reverse proxy, NDES or the
+//! Intune Certificate Connector before it are others.
 //!
-//! Requests reach the CA in time order, so each request's fate is decided
+//! Requests reach a stage in time order, so each request's fate is decided
 //! the moment it arrives (Lindley's recursion over the workers' free times):
-//! the CA needs no events of its own, and every request ends exactly once,
+//! a stage needs no events of its own, and every request ends exactly once,
 //! as served, refused, timed out or failed by an outage.
+//!
+//! A request's service time is drawn from a stream keyed by the request
+//! itself ([`Ticket`]), not by its position in the arrival order, so no
+//! result depends on the order in which the stage happens to see requests
+//! that arrive at the same instant.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -62,6 +68,18 @@ pub enum Outcome {
     ChallengeExpired,
 }
 
+/// Who is asking: the key of the request's own random stream, and the
+/// deadline of its SCEP challenge (for a stage that validates challenges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    /// The device that sent the request.
+    pub device: u64,
+    /// Which of the device's requests this is (its try, attempt and hop),
+    /// as a stream index: the service time is drawn from (device, index).
+    pub index: u64,
+    pub challenge_deadline: Option<SimTime>,
+}
+
 /// The answer the client sees, and when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response {
@@ -90,6 +108,12 @@ pub trait StageObserver {
     fn queue_length(&mut self, at: SimTime, waiting: usize);
 }
 
+/// Reports how a request ended, and returns that answer.
+fn answer(outcome: Outcome, at: SimTime, obs: &mut impl StageObserver) -> Response {
+    obs.outcome(outcome, at);
+    Response { outcome, at }
+}
+
 pub struct Stage {
     config: StageConfig,
     streams: Streams,
@@ -99,7 +123,6 @@ pub struct Stage {
     free_at: BinaryHeap<Reverse<SimTime>>,
     /// When each waiting request leaves the queue.
     leaves_queue_at: BinaryHeap<Reverse<SimTime>>,
-    arrivals: u64,
 }
 
 impl Stage {
@@ -119,7 +142,6 @@ impl Stage {
             degraded,
             free_at,
             leaves_queue_at: BinaryHeap::new(),
-            arrivals: 0,
         }
     }
 
@@ -146,23 +168,16 @@ impl Stage {
     }
 
     /// A request arrives now; decide its fate. Calls must come in
-    /// non-decreasing time order. `challenge_deadline`: when the request's
-    /// challenge expires, for a stage that validates challenges.
+    /// non-decreasing time order.
     pub fn submit(
         &mut self,
         now: SimTime,
-        challenge_deadline: Option<SimTime>,
+        ticket: Ticket,
         obs: &mut impl StageObserver,
     ) -> Response {
-        let seq = self.arrivals;
-        self.arrivals += 1;
         obs.arrival(now);
         if self.down_at(now) {
-            obs.outcome(Outcome::FailedOutage, now);
-            return Response {
-                outcome: Outcome::FailedOutage,
-                at: now,
-            };
+            return answer(Outcome::FailedOutage, now, obs);
         }
         while self
             .leaves_queue_at
@@ -171,55 +186,46 @@ impl Stage {
         {
             self.leaves_queue_at.pop();
         }
-        if let Some(limit) = self.config.queue_limit {
-            if self.leaves_queue_at.len() as u64 >= limit {
-                obs.outcome(Outcome::Refused, now);
-                return Response {
-                    outcome: Outcome::Refused,
-                    at: now,
-                };
-            }
-        }
         let Reverse(free) = *self.free_at.peek().expect("at least one worker");
         let start = now.max(free);
+        // The bound is on the waiting room: a request that finds a free
+        // worker is served even with `queue_limit = 0` (M/M/c/c, Erlang B).
+        if let Some(limit) = self.config.queue_limit {
+            if start > now && self.leaves_queue_at.len() as u64 >= limit {
+                return answer(Outcome::Refused, now, obs);
+            }
+        }
         let gives_up = self.config.timeout.map_or(SimTime::MAX, |d| now + d);
         let outage = self.next_outage_after(now);
 
         if start >= outage {
-            // Still waiting when the CA goes down: lost at the outage.
+            // Still waiting when the stage goes down: lost at the outage.
             let leaves = if self.config.work_on_abandoned {
                 outage
             } else {
                 outage.min(gives_up)
             };
             self.wait_in_queue(now, leaves, obs);
-            let (outcome, at) = if gives_up < outage {
-                (Outcome::TimedOut, gives_up)
+            return if gives_up < outage {
+                answer(Outcome::TimedOut, gives_up, obs)
             } else {
-                (Outcome::FailedOutage, outage)
+                answer(Outcome::FailedOutage, outage, obs)
             };
-            obs.outcome(outcome, at);
-            return Response { outcome, at };
         }
         if !self.config.work_on_abandoned && start > gives_up {
-            // The client gives up while waiting; the CA drops the request.
+            // The client gives up while waiting; the stage drops the request.
             self.wait_in_queue(now, gives_up, obs);
-            obs.outcome(Outcome::TimedOut, gives_up);
-            return Response {
-                outcome: Outcome::TimedOut,
-                at: gives_up,
-            };
+            return answer(Outcome::TimedOut, gives_up, obs);
         }
 
-        if let Some(deadline) = challenge_deadline.filter(|_| self.config.validates_challenge) {
+        if let Some(deadline) = ticket
+            .challenge_deadline
+            .filter(|_| self.config.validates_challenge)
+        {
             if start > deadline {
                 // Rejected the moment the stage looks at it: no worker time.
                 self.wait_in_queue(now, start, obs);
-                obs.outcome(Outcome::ChallengeExpired, start);
-                return Response {
-                    outcome: Outcome::ChallengeExpired,
-                    at: start,
-                };
+                return answer(Outcome::ChallengeExpired, start, obs);
             }
         }
         self.free_at.pop();
@@ -228,16 +234,17 @@ impl Stage {
         }
         obs.started(now, start.since(now));
         let factor = self.capacity_factor(start);
-        let mut service =
-            self.config
-                .service_time
-                .sample(&mut self.streams.rng(0, purpose::CA_SERVICE, seq));
+        let mut service = self.config.service_time.sample(&mut self.streams.rng(
+            ticket.device,
+            purpose::STAGE_SERVICE,
+            ticket.index,
+        ));
         if factor < 1.0 {
             service = SimDuration((service.ms() as f64 / factor.max(1e-9)).round() as i64);
         }
         let done = start + service;
         let (outcome, at, worker_free) = if done > outage {
-            // In service when the CA goes down.
+            // In service when the stage goes down.
             let at = gives_up.min(outage);
             (
                 if gives_up < outage {
@@ -261,8 +268,7 @@ impl Stage {
         };
         obs.work(start, busy, abandoned);
         self.free_at.push(Reverse(worker_free));
-        obs.outcome(outcome, at);
-        Response { outcome, at }
+        answer(outcome, at, obs)
     }
 
     fn wait_in_queue(&mut self, now: SimTime, leaves: SimTime, obs: &mut impl StageObserver) {
@@ -273,11 +279,224 @@ impl Stage {
         }
     }
 
-    pub fn arrivals(&self) -> u64 {
-        self.arrivals
-    }
-
     pub fn workers(&self) -> u32 {
         self.config.workers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A stage's decisions on their own, request by request: hand-worked
+    //! cases of one or two workers with fixed service times.
+
+    use super::*;
+
+    /// Records every callback, to check what the stage reports.
+    #[derive(Default)]
+    struct Log {
+        arrivals: usize,
+        outcomes: Vec<(Outcome, SimTime)>,
+        queued: Vec<(SimTime, SimTime)>,
+        started: Vec<SimDuration>,
+        busy: SimDuration,
+        abandoned: SimDuration,
+    }
+
+    impl StageObserver for Log {
+        fn arrival(&mut self, _: SimTime) {
+            self.arrivals += 1;
+        }
+        fn outcome(&mut self, outcome: Outcome, at: SimTime) {
+            self.outcomes.push((outcome, at));
+        }
+        fn queued(&mut self, arrived: SimTime, left: SimTime) {
+            self.queued.push((arrived, left));
+        }
+        fn started(&mut self, _: SimTime, wait: SimDuration) {
+            self.started.push(wait);
+        }
+        fn work(&mut self, _: SimTime, busy: SimDuration, abandoned: SimDuration) {
+            self.busy = self.busy + busy;
+            self.abandoned = self.abandoned + abandoned;
+        }
+        fn queue_length(&mut self, _: SimTime, _: usize) {}
+    }
+
+    fn s(secs: i64) -> SimTime {
+        SimTime(secs * 1000)
+    }
+
+    fn config(workers: u32, service_s: i64) -> StageConfig {
+        StageConfig {
+            workers,
+            service_time: DurationDist::Fixed {
+                value: SimDuration::from_secs(service_s),
+            },
+            queue_limit: None,
+            timeout: None,
+            work_on_abandoned: true,
+            validates_challenge: false,
+        }
+    }
+
+    fn stage(config: StageConfig, outages: &[(i64, i64)]) -> Stage {
+        let outages = outages
+            .iter()
+            .map(|&(from, to)| Window {
+                from: s(from),
+                to: s(to),
+            })
+            .collect();
+        Stage::new(config, Streams::new(7), outages, Vec::new())
+    }
+
+    fn ticket(index: u64) -> Ticket {
+        Ticket {
+            device: index,
+            index,
+            challenge_deadline: None,
+        }
+    }
+
+    fn answer_of(stage: &mut Stage, at: i64, index: u64, log: &mut Log) -> (Outcome, i64) {
+        let r = stage.submit(s(at), ticket(index), log);
+        (r.outcome, r.at.0 / 1000)
+    }
+
+    #[test]
+    fn an_arrival_into_an_outage_fails_at_once_and_costs_nothing() {
+        let mut st = stage(config(1, 10), &[(100, 200)]);
+        let mut log = Log::default();
+        assert_eq!(
+            answer_of(&mut st, 150, 0, &mut log),
+            (Outcome::FailedOutage, 150)
+        );
+        assert_eq!(log.busy, SimDuration::ZERO);
+        // The outage ends at 200 (exclusive): served again from then.
+        assert_eq!(answer_of(&mut st, 200, 1, &mut log), (Outcome::Served, 210));
+    }
+
+    #[test]
+    fn an_outage_fails_the_requests_in_service_and_waiting_at_its_start() {
+        let mut st = stage(config(1, 10), &[(105, 200)]);
+        let mut log = Log::default();
+        // In service 100–110; the stage goes down at 105.
+        assert_eq!(
+            answer_of(&mut st, 100, 0, &mut log),
+            (Outcome::FailedOutage, 105)
+        );
+        assert_eq!(log.busy, SimDuration::from_secs(5));
+        // One in service and one waiting when the stage goes down at 115:
+        // both fail then; the waiting one never cost worker time.
+        let mut st = stage(config(1, 10), &[(115, 200)]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 100, 0, &mut log), (Outcome::Served, 110));
+        assert_eq!(
+            answer_of(&mut st, 101, 1, &mut log),
+            (Outcome::FailedOutage, 115)
+        );
+        assert_eq!(
+            answer_of(&mut st, 102, 2, &mut log),
+            (Outcome::FailedOutage, 115)
+        );
+        assert_eq!(log.busy, SimDuration::from_secs(10 + 5));
+        assert!(log.queued.contains(&(s(102), s(115))));
+    }
+
+    #[test]
+    fn a_full_waiting_room_refuses_at_once_but_a_free_worker_still_serves() {
+        let mut c = config(2, 10);
+        c.queue_limit = Some(0);
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        // Two free workers: both served although there is no waiting room.
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::Served, 10));
+        // Both busy: the third would have to wait, and may not.
+        assert_eq!(answer_of(&mut st, 5, 2, &mut log), (Outcome::Refused, 5));
+        assert_eq!(answer_of(&mut st, 10, 3, &mut log), (Outcome::Served, 20));
+
+        let mut c = config(1, 10);
+        c.queue_limit = Some(1);
+        let mut st = stage(c, &[]);
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 1, 1, &mut log), (Outcome::Served, 20));
+        assert_eq!(answer_of(&mut st, 2, 2, &mut log), (Outcome::Refused, 2));
+        // The first waiter left the queue at 10: room again.
+        assert_eq!(answer_of(&mut st, 10, 3, &mut log), (Outcome::Served, 30));
+    }
+
+    #[test]
+    fn a_timeout_fails_the_client_while_the_stage_may_still_work() {
+        let mut c = config(1, 10);
+        c.timeout = Some(SimDuration::from_secs(15));
+        let mut st = stage(c.clone(), &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        // Starts at 10, done at 20 > 0 + 15: timed out at 15 …
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::TimedOut, 15));
+        // … but the worker spent 10 s on it, 5 of them after the client left.
+        assert_eq!(log.busy, SimDuration::from_secs(20));
+        assert_eq!(log.abandoned, SimDuration::from_secs(5));
+        // The next one starts only at 20 (the wasted work delays it).
+        assert_eq!(answer_of(&mut st, 0, 2, &mut log), (Outcome::TimedOut, 15));
+        assert_eq!(log.abandoned, SimDuration::from_secs(5 + 10));
+    }
+
+    #[test]
+    fn without_work_on_abandoned_a_request_whose_client_left_is_dropped_from_the_queue() {
+        let mut c = config(1, 10);
+        c.timeout = Some(SimDuration::from_secs(15));
+        c.work_on_abandoned = false;
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        assert_eq!(answer_of(&mut st, 0, 1, &mut log), (Outcome::TimedOut, 15));
+        assert_eq!(answer_of(&mut st, 0, 2, &mut log), (Outcome::TimedOut, 15));
+        // Waits for the worker (free at 20: the second still got worked on
+        // because it had started), not for the dropped third.
+        assert_eq!(answer_of(&mut st, 16, 3, &mut log), (Outcome::Served, 30));
+        // Dropped while waiting: it left the queue when its client gave up.
+        assert!(log.queued.contains(&(s(0), s(15))));
+    }
+
+    #[test]
+    fn an_expired_challenge_is_rejected_when_the_stage_starts_on_it() {
+        let mut c = config(1, 10);
+        c.validates_challenge = true;
+        let mut st = stage(c, &[]);
+        let mut log = Log::default();
+        assert_eq!(answer_of(&mut st, 0, 0, &mut log), (Outcome::Served, 10));
+        let late = Ticket {
+            device: 1,
+            index: 1,
+            challenge_deadline: Some(s(5)),
+        };
+        let r = st.submit(s(1), late, &mut log);
+        assert_eq!((r.outcome, r.at), (Outcome::ChallengeExpired, s(10)));
+        // No worker time was spent on it.
+        assert_eq!(log.busy, SimDuration::from_secs(10));
+    }
+
+    /// Service times belong to the request: the same two requests arriving
+    /// at the same instant in either order are served in the order they
+    /// arrive, but each keeps its own service time.
+    #[test]
+    fn service_times_are_keyed_by_the_request_not_the_arrival_order() {
+        let mut c = config(2, 0);
+        c.service_time = DurationDist::Exponential {
+            mean: SimDuration::from_secs(100),
+        };
+        let run = |order: [u64; 2]| {
+            let mut st = stage(c.clone(), &[]);
+            let mut log = Log::default();
+            let mut done = [SimTime::ZERO; 2];
+            for i in order {
+                done[i as usize] = st.submit(s(0), ticket(i), &mut log).at;
+            }
+            done
+        };
+        assert_eq!(run([0, 1]), run([1, 0]));
+        assert_ne!(run([0, 1])[0], run([0, 1])[1]);
     }
 }

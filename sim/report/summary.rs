@@ -90,8 +90,10 @@ pub struct StageSummary {
     pub failed_outage: u64,
     /// Rejected because the SCEP challenge had expired (stages that validate it).
     pub challenge_expired: u64,
-    /// Requests that failed, whatever the cause (arrivals − served).
+    /// Requests that failed within the horizon, whatever the cause.
     pub failed: u64,
+    /// Waiting or in service at the end of the horizon.
+    pub in_system_at_end: u64,
     pub peak_minute: Peak,
     /// The busiest 60 consecutive minutes.
     pub peak_hour: Peak,
@@ -104,8 +106,6 @@ pub struct StageSummary {
     pub max_queue: u64,
     pub utilisation: f64,
     pub abandoned_work_s: f64,
-    /// Requests waiting or in service at the end of the horizon.
-    pub in_system_at_end: u64,
     /// How long that backlog takes at full capacity: in_system_at_end ×
     /// mean service time / workers, in seconds.
     pub drain_time_s: f64,
@@ -184,7 +184,7 @@ impl StageSummary {
     pub fn new(m: &StageMetrics, workers: u32, config: &StageConfig, s: &Scenario) -> Self {
         let calendar = s.calendar();
         let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
-        let arrivals = &m.minutes.arrivals[..m.minutes.arrivals.len().min(minutes_in_horizon + 1)];
+        let arrivals = &m.minutes.arrivals;
         let (peak_m_at, peak_m) = peak_window(arrivals, 1);
         let (peak_h_at, peak_h) = peak_window(arrivals, 60);
         let minute_start = |i: usize| calendar.format(SimTime(i as i64 * MS_PER_MINUTE));
@@ -210,6 +210,7 @@ impl StageSummary {
                 + m.counts.timed_out
                 + m.counts.failed_outage
                 + m.counts.challenge_expired,
+            in_system_at_end: m.counts.in_system_at_end,
             peak_minute: Peak {
                 at: minute_start(peak_m_at),
                 arrivals: peak_m,
@@ -235,9 +236,8 @@ impl StageSummary {
             max_queue: m.max_queue as u64,
             utilisation: round6(m.busy.ms() as f64 / capacity_ms),
             abandoned_work_s: round6(m.abandoned_work.as_secs_f64()),
-            in_system_at_end: m.in_system_at_end,
             drain_time_s: round6(
-                m.in_system_at_end as f64 * config.service_time.mean().as_secs_f64()
+                m.counts.in_system_at_end as f64 * config.service_time.mean().as_secs_f64()
                     / workers.max(1) as f64,
             ),
         }

@@ -60,7 +60,7 @@ pub fn share(x: f64) -> String {
         return "0 %".into();
     }
     let a = p.abs();
-    let decimals = if a >= 99.95 && a <= 100.0 {
+    let decimals = if (99.95..=100.0).contains(&a) {
         0
     } else if a >= 10.0 {
         1

@@ -17,10 +17,10 @@ use std::mem::size_of;
 
 use crate::engine::time::MS_PER_DAY;
 use crate::engine::{Scheduled, SimTime};
-use crate::metrics::Counts;
+use crate::metrics::{Counts, MinuteSeries};
 use crate::model::power::{OnOffCursor, PowerSchedule};
 use crate::model::Scenario;
-use crate::simulation::{series_minutes, Device};
+use crate::simulation::Device;
 
 /// The estimate, by part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,17 +78,10 @@ pub fn estimate(s: &Scenario, check_invariants: bool) -> MemoryEstimate {
         .map_or((0, 0), |(i, c)| (i, c.count));
     let count_key = format!("cohorts[{largest_index}].count");
     // One per-minute series per stage (the CA and any stage before it).
-    let minutes = std::iter::once(&s.ca)
-        .chain(s.stages.values())
-        .fold(0u64, |sum, c| {
-            sum.saturating_add(series_minutes(s, c.timeout) as u64)
-        });
+    let stages = 1 + s.stages.len() as u64;
+    let minutes = stages.saturating_mul(MinuteSeries::minutes_for(s.horizon_end()) as u64);
     let days = (s.horizon.ms() / MS_PER_DAY + 2) as u64;
-    let minute_key = if s.ca.timeout.is_some_and(|t| t > s.horizon) {
-        "ca.timeout"
-    } else {
-        "horizon"
-    };
+    let minute_key = "horizon";
     // Invariant checks keep no per-device state; the flag stays in the
     // signature for callers that estimate both ways.
     let _ = check_invariants;
@@ -107,7 +100,7 @@ pub fn estimate(s: &Scenario, check_invariants: bool) -> MemoryEstimate {
         ),
         (
             "per-minute series",
-            mul(minutes, 8 * size_of::<u32>() + size_of::<u64>()),
+            mul(minutes, size_of::<[u32; 8]>() + size_of::<u64>()),
             minute_key.to_string(),
         ),
         (

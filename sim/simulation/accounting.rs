@@ -6,23 +6,23 @@ use rayon::prelude::*;
 use crate::engine::SimTime;
 use crate::metrics::CohortCounters;
 
-use super::{invariants, RunError, RunResult, Simulation, StageResult};
+use super::fleet::Fleet;
+use super::network::StageNetwork;
+use super::{invariants, RunError, RunResult, StageResult};
 
-impl Simulation<'_> {
+impl Fleet<'_> {
     /// Closes the books at the horizon.
-    pub(super) fn finish(mut self, events: u64) -> Result<RunResult, RunError> {
+    pub(super) fn finish(mut self, network: StageNetwork) -> Result<RunResult, RunError> {
+        let events = self.queue.processed();
         let horizon = self.horizon;
         let revoked = &self.revoked;
-        let devices = &self.devices;
+        let fleet = &self;
         let per_cohort: Vec<CohortCounters> = self
             .plans
             .par_iter()
             .map(|plan| {
                 let mut end = CohortCounters::default();
-                for (i, d) in devices[plan.first as usize..(plan.first + plan.count) as usize]
-                    .iter()
-                    .enumerate()
-                {
+                for (i, d) in fleet.devices_in(plan.first, plan.count).enumerate() {
                     let id = plan.first + i as u64;
                     let revoked_at = revoked.get(&id).copied();
                     let invalid_from = revoked_at.map_or(d.cert.expiry, |r| r.min(d.cert.expiry));
@@ -35,7 +35,7 @@ impl Simulation<'_> {
                     end.mark_invalid(from, None);
                     if d.cert.expiry < horizon {
                         end.devices_expired += u64::from(!d.expired_ever);
-                        if plan.is_stranded_at(d, horizon) {
+                        if plan.is_stranded_at(&d, horizon) {
                             end.stranded_at_end += 1;
                         }
                         if plan
@@ -55,14 +55,17 @@ impl Simulation<'_> {
         for (counters, end) in self.counters.iter_mut().zip(&per_cohort) {
             counters.add(end);
         }
-        for m in &mut self.stage_metrics {
-            m.minutes.equalise();
+        for (&device, flight) in &self.in_flight {
+            if flight.issued.is_some() {
+                let p = self.plan_index(device);
+                self.counters[p].undelivered_at_end += 1;
+            }
         }
         if self.check_invariants {
             let at = self.scenario.calendar().format(horizon);
-            invariants::check_totals(self.scenario, &self.counters, &self.stage_metrics, &at)?;
+            invariants::check_totals(self.scenario, &self.counters, network.metrics(), &at)?;
         }
-        let mut metrics = std::mem::take(&mut self.stage_metrics).into_iter();
+        let mut metrics = network.into_metrics().into_iter();
         let ca = metrics.next().expect("the CA is stage 0");
         let stages = self
             .scenario
@@ -78,7 +81,7 @@ impl Simulation<'_> {
         Ok(RunResult {
             scenario: self.scenario.clone(),
             cohorts: self.counters,
-            ca_workers: self.stages[0].workers(),
+            ca_workers: self.scenario.ca.workers,
             ca,
             stages,
             events,

@@ -8,6 +8,8 @@ use crate::model::power::{Availability, DeviceClock, OnOffCursor, PowerSchedule}
 use crate::model::server::{EligibilityPolicy, Verdict};
 use crate::model::{purpose, Cohort, Scenario};
 
+use super::network::CA;
+
 /// One device: 24 bytes, so that tens of millions fit in memory.
 #[derive(Clone, Copy, Debug)]
 pub struct Device {
@@ -52,7 +54,7 @@ pub struct CohortPlan<'s> {
     pub index: u16,
     pub first: u64,
     pub count: u64,
-    /// Stage indices a request passes through, ending with the CA (0).
+    /// Stage indices a request passes through, ending with the CA.
     pub route: Vec<usize>,
     cursor_base: usize,
     streams: Streams,
@@ -78,7 +80,7 @@ impl<'s> CohortPlan<'s> {
                     .get_index_of(name)
                     .expect("routes are validated")
             })
-            .chain(std::iter::once(0))
+            .chain(std::iter::once(CA))
             .collect();
         CohortPlan {
             scenario,

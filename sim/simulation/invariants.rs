@@ -46,12 +46,40 @@ pub fn check_totals(
     }
     let sum = |f: fn(&CohortCounters) -> u64| cohorts.iter().map(f).sum::<u64>();
     let all = |f: fn(&StageMetrics) -> u64| stages.iter().map(f).sum::<u64>();
+    // What the CA served within the horizon reached a device, was dropped
+    // waiting for approval, or is still on its way.
     let served = stages.first().map_or(0, |m| m.counts.served);
-    if sum(|k| k.renewals) > served {
+    let received = sum(|k| k.renewals + k.approvals_dropped + k.undelivered_at_end);
+    if received != served {
         return fail(format!(
-            "the cohorts count {} certificates issued but the CA served only {served} requests",
-            sum(|k| k.renewals)
+            "the CA served {served} requests within the horizon but the cohorts account for {received} \
+             ({} certificates received, {} dropped waiting for approval, {} not yet delivered)",
+            sum(|k| k.renewals),
+            sum(|k| k.approvals_dropped),
+            sum(|k| k.undelivered_at_end)
         ));
+    }
+    for (i, m) in stages.iter().enumerate() {
+        let total = |column: &[u32]| column.iter().map(|&v| u64::from(v)).sum::<u64>();
+        let series = &m.minutes;
+        let c = m.counts;
+        for (what, in_series, counted) in [
+            ("arrivals", total(&series.arrivals), c.arrivals),
+            ("served", total(&series.served), c.served),
+            ("refused", total(&series.refused), c.refused),
+            ("timed out", total(&series.timed_out), c.timed_out),
+            (
+                "failed by outage",
+                total(&series.failed_outage),
+                c.failed_outage,
+            ),
+        ] {
+            if in_series != counted {
+                return fail(format!(
+                    "stage {i}: the per-minute series holds {in_series} requests {what}, the totals {counted}"
+                ));
+            }
+        }
     }
     let pairs = [
         (
@@ -111,10 +139,18 @@ pub fn check_totals(
                 spec.name, k.expired_time
             ));
         }
-        for (hour, &level) in k.invalid_per_hour().iter().enumerate() {
+        let levels = k.invalid_per_hour();
+        for (hour, &level) in levels.iter().enumerate() {
             if level < 0 || level as u64 > n {
                 return fail(format!("cohort {:?}: {level} devices without a valid certificate in hour {hour} (of {n})", spec.name));
             }
+        }
+        let level = levels.last().copied().unwrap_or(0);
+        if level != k.invalid_at_end as i64 {
+            return fail(format!(
+                "cohort {:?}: the hourly series ends with {level} devices without a valid certificate, the totals say {}",
+                spec.name, k.invalid_at_end
+            ));
         }
     }
     for m in stages {
@@ -150,6 +186,10 @@ mod tests {
         crate::scenario::load(std::path::Path::new(path)).unwrap()
     }
 
+    fn horizon() -> crate::engine::SimTime {
+        crate::engine::SimTime(10 * crate::engine::time::MS_PER_MINUTE)
+    }
+
     fn counters(s: &Scenario) -> Vec<CohortCounters> {
         s.cohorts
             .iter()
@@ -164,10 +204,13 @@ mod tests {
     fn consistent_totals_pass() {
         let s = scenario();
         let mut k = counters(&s);
-        let mut ca = StageMetrics::new(10);
+        let mut ca = StageMetrics::new(horizon());
         ca.counts.arrivals = 3;
         ca.counts.served = 2;
         ca.counts.refused = 1;
+        ca.minutes.arrivals[0] = 3;
+        ca.minutes.served[1] = 2;
+        ca.minutes.refused[0] = 1;
         k[0].renewals = 2;
         k[1].ca_refused = 1;
         let h = |n: i64| crate::engine::SimTime(n * 3_600_000);
@@ -178,11 +221,22 @@ mod tests {
     #[test]
     fn each_broken_total_is_caught() {
         let s = scenario();
-        let ca = StageMetrics::new(10);
+        let ca = StageMetrics::new(horizon());
         type Break = Box<dyn Fn(&mut Vec<CohortCounters>, &mut StageMetrics)>;
         let cases: Vec<(&str, Break)> = vec![
             ("end exactly once", Box::new(|_, ca| ca.counts.arrivals = 1)),
-            ("certificates issued", Box::new(|k, _| k[0].renewals = 1)),
+            ("account for 1", Box::new(|k, _| k[0].renewals = 1)),
+            (
+                "per-minute series",
+                Box::new(|_, ca| {
+                    ca.counts.arrivals = 1;
+                    ca.counts.in_system_at_end = 1;
+                }),
+            ),
+            (
+                "hourly series ends",
+                Box::new(|k, _| k[0].lost_per_hour = vec![0, 1]),
+            ),
             (
                 "more than its",
                 Box::new(|k, _| k[1].devices_expired = k[1].devices + 1),
@@ -201,7 +255,7 @@ mod tests {
         ];
         for (expected, break_it) in cases {
             let mut k = counters(&s);
-            let mut broken = StageMetrics::new(10);
+            let mut broken = StageMetrics::new(horizon());
             broken.counts = ca.counts;
             break_it(&mut k, &mut broken);
             let err = check_totals(

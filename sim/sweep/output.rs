@@ -277,13 +277,13 @@ fn groups(m: &Manifest) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// A metric against the first parameter: `(metric, scale)` (the factor
+/// shown values are multiplied by), `(title, y label)`.
 fn metric_chart(
     m: &Manifest,
     points: &[PointStats],
-    metric: Metric,
-    scale: f64,
-    title: &str,
-    y_label: &str,
+    (metric, scale): (Metric, f64),
+    (title, y_label): (&str, &str),
     target: Option<(f64, String)>,
     best: Option<usize>,
 ) -> Chart {
@@ -337,13 +337,14 @@ fn charts(m: &Manifest, points: &[PointStats], best: Option<usize>) -> [(String,
     let expiry = metric_chart(
         m,
         points,
-        Metric::ExpiryRate,
-        100.0,
-        &format!(
-            "{}: expiry rate (mean and 95 % CI of {r} replications)",
-            m.scenario
+        (Metric::ExpiryRate, 100.0),
+        (
+            &format!(
+                "{}: expiry rate (mean and 95 % CI of {r} replications)",
+                m.scenario
+            ),
+            "devices whose certificate expired (%)",
         ),
-        "devices whose certificate expired (%)",
         t.max_expiry_rate
             .map(|e| (e * 100.0, format!("target {}", units::share(e)))),
         best,
@@ -351,13 +352,14 @@ fn charts(m: &Manifest, points: &[PointStats], best: Option<usize>) -> [(String,
     let peak = metric_chart(
         m,
         points,
-        Metric::PeakHour,
-        1.0,
-        &format!(
-            "{}: CA requests in the busiest hour (mean and 95 % CI)",
-            m.scenario
+        (Metric::PeakHour, 1.0),
+        (
+            &format!(
+                "{}: CA requests in the busiest hour (mean and 95 % CI)",
+                m.scenario
+            ),
+            "CA arrivals in the busiest hour",
         ),
-        "CA arrivals in the busiest hour",
         t.max_peak_per_hour
             .map(|p| (p, format!("target {}/h", units::number(p)))),
         best,
