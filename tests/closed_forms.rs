@@ -1,5 +1,5 @@
-//! The closed forms of MODEL.md §8, checked statistically with tolerances
-//! derived from the sample size.
+//! The closed forms of docs/model.md ("Closed forms the tests check"),
+//! checked statistically with tolerances derived from the sample size.
 
 use certfleet::engine::{Purpose, SimDuration, SimTime, Streams};
 use certfleet::metrics::StageMetrics;
@@ -10,7 +10,7 @@ use crate::common::{
     arrival_minutes, assert_binomial, run, scenario, summary, MINUTES_PER_DAY, UNLIMITED_CA,
 };
 
-/// §8.1: always online, periodic trigger every P, window W, unlimited CA:
+/// Closed form 1: always online, periodic trigger every P, window W, unlimited CA:
 /// nobody expires, and each device renews once per cycle, at the first
 /// trigger after expiry − W.
 #[test]
@@ -53,7 +53,7 @@ client = {{ triggers = [{{ kind = "periodic", every = "4h" }}], renewal = {{ rul
     }
 }
 
-/// The scenario of §8.2: everyone enrolled at the start, one periodic
+/// The scenario of closed form 2: everyone enrolled at the start, one periodic
 /// trigger every 4 h with a random phase and no boot trigger, a window of
 /// exactly k periods, a stranding client and an unlimited CA.
 fn section_8_2(n: u64, k: u32, power: &str) -> String {
@@ -74,7 +74,7 @@ client = {{ triggers = [{{ kind = "periodic", every = "4h" }}], renewal = {{ rul
     )
 }
 
-/// §8.2: online at each trigger independently with probability p, k
+/// Closed form 2: online at each trigger independently with probability p, k
 /// triggers in the window: P(expiry) = (1 − p)^k.
 #[test]
 fn independent_availability_expires_with_probability_one_minus_p_to_the_k() {
@@ -95,7 +95,7 @@ fn independent_availability_expires_with_probability_one_minus_p_to_the_k() {
     }
 }
 
-/// §8.2 with an exponential on/off schedule (a two-state Markov chain with
+/// Closed form 2 with an exponential on/off schedule (a two-state Markov chain with
 /// rates a off→on and b on→off, π = a/(a+b)):
 /// P(all k offline) = (1 − π)·(1 − π + π·e^{−(a+b)P})^{k−1}.
 #[test]
@@ -119,7 +119,7 @@ fn markov_on_off_expiry_matches_the_closed_form() {
     assert!((rate - (1.0 - pi).powi(k)).abs() > 0.1);
 }
 
-/// §8.3: a steady-state fleet of N devices with lifetime L renewing R
+/// Closed form 3: a steady-state fleet of N devices with lifetime L renewing R
 /// before expiry makes about N / (L − R) renewals per unit of time.
 #[test]
 fn steady_fleet_renews_at_n_over_l_minus_r() {
@@ -253,7 +253,7 @@ fn mean_and_se(xs: &[f64]) -> (f64, f64) {
     (mean, (var / n).sqrt())
 }
 
-/// §8.4 at the CA stage: Poisson arrivals, c exponential workers: the mean
+/// Closed form 4 at the CA stage: Poisson arrivals, c exponential workers: the mean
 /// wait matches Erlang C. Independent replications give an honest standard
 /// error (waits within one run are correlated); the tolerance is 4 of them.
 #[test]
@@ -276,7 +276,7 @@ fn ca_queue_mean_wait_matches_erlang_c() {
     );
 }
 
-/// §8.4 through the whole engine: a steady always-on fleet whose renewals
+/// Closed form 4 through the whole engine: a steady always-on fleet whose renewals
 /// arrive as a Poisson stream (uniform window openings) at λ = 3/s into a
 /// CA of 4 workers of mean 1 s; the mean wait in summary.json matches
 /// Erlang C across seeds.

@@ -33,7 +33,7 @@ client = {client}
 
 #[test]
 fn intune_mdm_refuses_a_wider_client_window_until_the_servers_and_waits_7_days_between_tries() {
-    // Seed 000: RenewalPeriod set to 130 days on the client; the server
+    // Ooms, "Fullmetal Certificate": RenewalPeriod set to 130 days on the client; the server
     // keeps its 41 days. The client's window opens at 365 − 130 = 235d; each
     // refused try is a failed try, so the next waits 7 days (RetryInterval):
     // 235, 242, …, 319d are refused (13 tries); the server's window opens at
@@ -103,7 +103,7 @@ capacity = 0.000005
 
 #[test]
 fn adcs_window_opens_at_the_later_of_80_percent_and_the_renewal_period() {
-    // Seed 004: max(issued + 0.8·L, expiry − 6 weeks).
+    // ADCS autoenrollment (Podāns, part 2): max(issued + 0.8·L, expiry − 6 weeks).
     let rule = RenewalRule::Adcs {
         renewal_period: SimDuration::from_days(42),
         elapsed_fraction: 0.8,

@@ -301,7 +301,7 @@ fn tls_lifetime_reduction_load_grows_as_one_over_the_lifetime() {
     // Each site renews every 2/3·L (+ certbot's timer delay: its twice-daily
     // run at a random time in each 12-hour slot comes a mean 7 h after the
     // renewal is due, plus a mean 240 s sleep), so the fleet's daily rate is
-    // Σ N_c / (2/3·L + δ_c) (MODEL.md §8.3).
+    // Σ N_c / (2/3·L + δ_c) (closed form 3, docs/model.md).
     let n_of = |name: &str| s.cohorts[name].devices as f64;
     let delta_certbot = 7.0 / 24.0 + 240.0 / 86_400.0;
     let expected_rate = |lifetime: f64| {

@@ -11,7 +11,7 @@ use certfleet::sweep::{
     execute, merge, spec, write_outputs, Executed, Plan, Shard, SweepOutcome, SweepSpec, Targets,
 };
 
-/// MODEL.md §8.2: each device is online in each 4-hour slot independently
+/// Closed form 2 (docs/model.md): each device is online in each 4-hour slot independently
 /// with probability p; one periodic trigger every 4 h at a random phase, no
 /// boot trigger, so a window of k × 4 h holds exactly k triggers, each in its
 /// own slot; everyone enrolled at the start; a CA far above the load; the

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod cli;
 mod closed_forms;
 mod determinism;
 mod errors;
@@ -9,7 +10,9 @@ mod events;
 mod fuzz;
 mod outputs;
 mod presets;
+mod readme;
 mod report;
 mod scenarios;
+mod schema;
 mod sweep;
 mod timelines;

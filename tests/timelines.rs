@@ -258,3 +258,70 @@ on_expiry = { action = "new_request" }"#,
     assert_eq!(arrivals[0], (4 * DAY + 6 * HOUR, 1), "{arrivals:?}");
     assert_eq!(result.cohorts[0].revoked_unreplaced, 0);
 }
+
+/// One office PC in Berlin (08:30–17:30 local, no spread, never absent,
+/// never left on), whose certificate issued at midnight UTC on `issued`
+/// (30 days, renewed from 4 days before expiry, at boot) falls due 26 days
+/// later.
+fn berlin_office_pc(issued: &str) -> String {
+    format!(
+        r#"
+name = "berlin"
+start = "2025-01-01"
+horizon = "200d"
+[[cohorts]]
+name = "pc"
+count = 1
+lifetime = "30d"
+enrollment = {{ pattern = "at", at = "{issued}" }}
+power = {{ schedule = "office", time_zone = "Europe/Berlin", start_sd = "0s", stop_sd = "0s", left_on_share = 0.0, absence = 0.0, weekend_use = 0.0 }}
+[cohorts.client]
+triggers = [{{ kind = "boot", delay = "0s" }}]
+renewal = {{ rule = "before_expiry", window = "4d" }}
+{UNLIMITED_CA}"#
+    )
+}
+
+#[test]
+fn a_berlin_office_pc_boots_at_0730_utc_in_winter_and_0630_in_summer() {
+    // Due on Wednesday 2025-01-15 (day 14): 08:30 CET is 07:30 UTC.
+    let winter = run(&scenario(&berlin_office_pc("2024-12-20")));
+    assert_eq!(
+        arrival_minutes(&winter).first().map(|&(m, _)| m),
+        Some(14 * DAY + 7 * HOUR + 30),
+        "first request at boot, 07:30 UTC on 2025-01-15"
+    );
+    // Due on Tuesday 2025-07-15 (day 195): 08:30 CEST is 06:30 UTC.
+    let summer = run(&scenario(&berlin_office_pc("2025-06-19")));
+    assert_eq!(
+        arrival_minutes(&summer).first().map(|&(m, _)| m),
+        Some(195 * DAY + 6 * HOUR + 30),
+        "first request at boot, 06:30 UTC on 2025-07-15"
+    );
+}
+
+#[test]
+fn a_fleet_spread_over_zones_gets_each_zone_by_its_share() {
+    // 2,000 PCs, 60 % in Berlin (08:30 CEST = 06:30 UTC) and 40 % in New
+    // York (08:30 EDT = 12:30 UTC), all due on Tuesday 2025-07-15: each
+    // device draws its zone independently, so the Berlin count is
+    // binomial(2000, 0.6).
+    let text = berlin_office_pc("2025-06-19")
+        .replace("count = 1", "count = 2000")
+        .replace(
+            r#"time_zone = "Europe/Berlin""#,
+            r#"time_zone = { "Europe/Berlin" = 0.6, "America/New_York" = 0.4 }"#,
+        );
+    let result = run(&scenario(&text));
+    let day = 195 * DAY;
+    let at = |minute: usize| {
+        arrival_minutes(&result)
+            .iter()
+            .find(|&&(m, _)| m == minute)
+            .map_or(0, |&(_, n)| n as u64)
+    };
+    let berlin = at(day + 6 * HOUR + 30);
+    let new_york = at(day + 12 * HOUR + 30);
+    assert_eq!(berlin + new_york, 2000, "every device boots at 08:30 local");
+    crate::common::assert_binomial(berlin as f64 / 2000.0, 0.6, 2000, "share in Berlin");
+}

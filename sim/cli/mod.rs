@@ -1,6 +1,7 @@
 //! Commands, their arguments and exit codes.
 
 mod compare;
+mod docs;
 mod explain;
 mod progress;
 mod run;
@@ -18,6 +19,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(
+    bin_name = "certfleet",
     name = "certfleet",
     version,
     about = "Deterministic simulator of certificate fleets: expiry rates and CA load spikes",
@@ -27,7 +29,7 @@ policy and a CA of finite capacity. It reports, per cohort, the share of devices
 and the load the renewals put on the CA.\n\nSame scenario and seed give byte-identical outputs at any thread count.",
     after_help = "Start with:\n  certfleet run scenarios/intune-mdm-office.toml\nthen read outputs/intune-mdm-office/summary.json."
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -51,8 +53,24 @@ enum Command {
     },
     /// Print the fully resolved scenario: presets expanded, defaults filled in (TOML).
     Explain {
-        /// The scenario file (TOML).
+        /// The scenario file (TOML); `-` reads it from standard input.
         scenario: PathBuf,
+    },
+    /// Print the JSON Schema of the scenario format, for editors (taplo, Even Better TOML) and CI checks.
+    Schema,
+    /// Print a shell completion script, e.g. `certfleet completions bash > ~/.local/share/bash-completion/completions/certfleet`.
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of certfleet or of one command, or write every page into a folder.
+    Man {
+        /// A command, e.g. run, for its own page.
+        command: Option<String>,
+        /// Write certfleet.1 and one page per command (certfleet-run.1, …) into this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -66,5 +84,8 @@ pub fn main() -> ExitCode {
         Command::Presets { name } => explain::presets(name.as_deref()),
         Command::Explain { scenario } => explain::explain(&scenario),
         Command::Compare(args) => compare::compare(args),
+        Command::Schema => docs::schema(),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { command, out } => docs::man(command.as_deref(), out.as_deref()),
     }
 }

@@ -1,5 +1,6 @@
 //! `certfleet run` and `certfleet check`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +17,7 @@ use super::{progress, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML), e.g. scenarios/intune-mdm-office.toml.
+    /// The scenario file (TOML), e.g. scenarios/intune-mdm-office.toml; `-` reads it from standard input.
     pub scenario: PathBuf,
     /// Override the scenario's seed (same seed, same results).
     #[arg(long)]
@@ -35,6 +36,9 @@ pub struct RunArgs {
     /// No progress bar and no printed summary; errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print summary.json on stdout instead of the human summary (the report is still written).
+    #[arg(long)]
+    pub json: bool,
     /// Check runtime invariants (request conservation, time order, one certificate at a time, counts never negative) in a release build; always on in debug builds.
     #[arg(long)]
     pub check_invariants: bool,
@@ -68,7 +72,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The scenario file (TOML).
+    /// The scenario file (TOML); `-` reads it from standard input.
     pub scenario: PathBuf,
     /// Check the scenario as `run --scale F` would run it.
     #[arg(long, value_name = "F")]
@@ -143,6 +147,25 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// An output folder name from a scenario's name (for `run -`): letters,
+/// digits, `.`, `_` and `-` kept, anything else made `-`.
+fn folder_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    match cleaned.trim_matches(['-', '.']) {
+        "" => "stdin".to_string(),
+        name => name.to_string(),
+    }
+}
+
 /// The schedule's name as written in scenarios.
 fn toml_name(power: &certfleet::model::power::PowerSchedule) -> &'static str {
     use certfleet::model::power::PowerSchedule as P;
@@ -184,8 +207,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         let stem = args
             .scenario
             .file_stem()
+            .filter(|_| args.scenario != Path::new(scenario::STDIN_PATH))
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| scenario.name.clone());
+            .unwrap_or_else(|| folder_name(&scenario.name));
         PathBuf::from("outputs").join(stem)
     });
 
@@ -229,16 +253,26 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     match report::write_run(&result, &out) {
         Ok((dir, summary)) => {
-            if !args.quiet {
-                let mut stdout = std::io::stdout().lock();
+            let timing = format!(
+                "{} events in {:.2} s ({:.1} M events/s) · report in {}",
+                result.events,
+                result.wall_time.as_secs_f64(),
+                result.events as f64 / result.wall_time.as_secs_f64().max(1e-9) / 1e6,
+                dir.display()
+            );
+            let mut stdout = std::io::stdout().lock();
+            if args.json {
+                // stdout carries the JSON alone, for scripts; people read stderr.
+                if let Err(e) = report::write_summary_json(&summary, &mut stdout) {
+                    eprintln!("error: could not print summary.json: {e}");
+                    return ExitCode::from(EXIT_FAILED);
+                }
+                if !args.quiet {
+                    eprintln!("{timing}");
+                }
+            } else if !args.quiet {
                 let _ = report::print_summary(&summary, &mut stdout);
-                println!(
-                    "\n  {} events in {:.2} s ({:.1} M events/s) · report in {}",
-                    result.events,
-                    result.wall_time.as_secs_f64(),
-                    result.events as f64 / result.wall_time.as_secs_f64().max(1e-9) / 1e6,
-                    dir.display()
-                );
+                let _ = writeln!(stdout, "\n  {timing}");
             }
             ExitCode::SUCCESS
         }

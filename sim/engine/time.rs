@@ -1,6 +1,6 @@
 //! Simulated time: integer milliseconds from the scenario's start instant.
 //!
-//! MODEL.md §2 asks for integer seconds; certfleet counts milliseconds so that
+//! Integer milliseconds rather than seconds, so that
 //! a CA serving 100 requests per second (service times of a few ms) is
 //! represented exactly. Everything a scenario says in seconds or coarser is
 //! exact in this unit too.
@@ -221,6 +221,21 @@ impl fmt::Display for SimDuration {
             }
         }
         Ok(())
+    }
+}
+
+/// Scenarios write durations as strings with units (`parse_duration`).
+impl schemars::JsonSchema for SimDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration: numbers with units, ms, s, m (minutes), h, d, w (7 days), y (365 days), combinable; \"0\" is zero.",
+            "pattern": "^\\s*(0|([0-9][0-9._]* *(ms|s|m|h|d|w|y))+)\\s*$",
+            "examples": ["41d", "8h", "1h30m", "250ms"]
+        })
     }
 }
 

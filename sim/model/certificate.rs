@@ -1,6 +1,8 @@
-//! Certificates and how a cohort's first certificates were issued (MODEL.md §4).
+//! Certificates and how a cohort's first certificates were issued
+//! (docs/model.md, "Certificates and enrolment").
 
 use rand::RngExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::clock::UtcInstant;
@@ -23,20 +25,28 @@ impl Certificate {
 }
 
 /// When the cohort's initial certificates were issued.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Enrollment {
     /// A fleet in steady state. Certificate ages are drawn uniformly over the
     /// part of the lifetime *before* the renewal window opens, so that no
     /// device starts inside its window: drawing over the whole lifetime would
     /// put the share W/L of the fleet in its window at t = 0 and invent a
-    /// load spike (MODEL.md §4).
+    /// load spike (docs/model.md, "Certificates and enrolment").
     #[default]
     Steady,
     /// Everyone enrolled at one instant (the synchronised cohort).
-    At { at: UtcInstant },
+    At {
+        /// The enrolment instant.
+        at: UtcInstant,
+    },
     /// Enrolments spread uniformly between two instants.
-    Ramp { from: UtcInstant, to: UtcInstant },
+    Ramp {
+        /// First enrolment.
+        from: UtcInstant,
+        /// Last enrolment.
+        to: UtcInstant,
+    },
 }
 
 impl Enrollment {

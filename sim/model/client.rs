@@ -1,9 +1,10 @@
-//! The device side of renewal (MODEL.md §5): when the client wakes up
+//! The device side of renewal (docs/model.md, "Renewal clients"): when the client wakes up
 //! (triggers), from when it wants to renew (renewal rule), whether it may try
 //! now (retry gate), and what it does once the certificate has expired.
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,7 +14,7 @@ use super::power::{Availability, DeviceClock, OnOffCursor, OnlineSpan};
 use super::purpose;
 use crate::engine::{SimDuration, SimTime};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientProfile {
     /// When the client wakes up. A trigger only acts while the device is online.
@@ -35,6 +36,7 @@ pub struct ClientProfile {
         deserialize_with = "deserialize_opt_dist",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub request_delay: Option<DurationDist>,
     /// Requests sent per try before giving up until the next trigger
     /// (Intune's dmcertinst task: 3 attempts, 1 minute apart).
@@ -58,14 +60,15 @@ fn one() -> u32 {
 }
 
 /// When a device holds a certificate the CA has issued.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// In the CA's response (SCEP, MDM, ACME, ADCS).
     #[default]
     Immediate,
     /// At the device's next check-in after issuance (Intune PKCS: the
-    /// connector requests on the device's behalf, seed 003).
+    /// connector requests on the device's behalf: Microsoft, "Intune –
+    /// Enrollment Options for End-Entity Certificates").
     NextCheckin,
 }
 
@@ -73,13 +76,15 @@ fn deserialize_opt_dist<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Durati
     deserialize_dist(d).map(Some)
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Trigger {
     /// Fires `delay` (plus up to `jitter`) after each boot or resume.
     Boot {
+        /// Time from the boot to the firing.
         #[serde(default)]
         delay: SimDuration,
+        /// Up to this much more, uniformly, per firing.
         #[serde(default)]
         jitter: SimDuration,
     },
@@ -90,9 +95,12 @@ pub enum Trigger {
     /// Fires every `every` on the wall clock, at a per-device random phase or
     /// at a fixed UTC time of day, each firing delayed by up to `jitter`.
     Periodic {
+        /// The period.
         every: SimDuration,
+        /// Where the ticks sit: "random" per device, or a UTC time of day.
         #[serde(default)]
         phase: Phase,
+        /// Each firing delayed by up to this much, uniformly (at most `every`).
         #[serde(default)]
         jitter: SimDuration,
     },
@@ -106,6 +114,20 @@ pub enum Phase {
     Random,
     /// Ticks at this UTC time of day (and every `every` from it).
     At(TimeOfDay),
+}
+
+impl JsonSchema for Phase {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Phase".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Where a periodic trigger's ticks sit: \"random\" (each device its own offset in [0, every)) or a UTC time of day \"HH:MM\" at which a tick falls, every `every` from it.",
+            "pattern": "^(random|\\s*[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?\\s*)$",
+            "examples": ["random", "00:00"]
+        })
+    }
 }
 
 impl Serialize for Phase {
@@ -141,23 +163,31 @@ impl<'de> Deserialize<'de> for Phase {
 
 /// From when a certificate is due for renewal, given its issuance and expiry.
 /// Used by clients (when to start trying) and servers (when to accept).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RenewalRule {
     /// A fixed time before expiry (Intune's `RenewalPeriod`, certbot legacy's 30 days).
-    BeforeExpiry { window: SimDuration },
+    BeforeExpiry {
+        /// How long before expiry renewal becomes due.
+        window: SimDuration,
+    },
     /// When this share of the lifetime remains (Intune SCEP's threshold,
     /// certbot's 1/3). Certificates shorter than `short_lived.below` use
     /// `short_lived.fraction` instead (certbot ≥ 4.0: 1/2 below 10 days).
     FractionRemaining {
+        /// Share of the lifetime left when renewal becomes due (0–1).
         fraction: f64,
+        /// A different share for certificates shorter than `below`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         short_lived: Option<ShortLived>,
     },
     /// ADCS autoenrollment: at max(issued + 80 %·L, expiry − renewal period),
-    /// whichever leaves the shorter remaining time (seed 004).
+    /// whichever leaves the shorter remaining time (Podāns, "Certificate
+    /// Autoenrollment in Windows Server 2016", part 2).
     Adcs {
+        /// The template's renewal period (default in Windows: 6 weeks).
         renewal_period: SimDuration,
+        /// Share of the lifetime elapsed at the latest opening (0.8).
         #[serde(default = "default_adcs_elapsed")]
         elapsed_fraction: f64,
     },
@@ -165,21 +195,25 @@ pub enum RenewalRule {
     /// centred at `centre` of the lifetime, ± `half_width` of it (Let's
     /// Encrypt: 2/3 ± 1/100); the client picks a uniform instant inside it.
     Ari {
+        /// Centre of the suggested window, as a share of the lifetime.
         #[serde(default = "default_ari_centre")]
         centre: f64,
+        /// Half the window's width, as a share of the lifetime.
         #[serde(default = "default_ari_half_width")]
         half_width: f64,
     },
     /// No restriction: due at any time (a server that accepts any renewal).
     Anytime,
-    /// Never due: the certificate is never renewed (imported PKCS, seed 003).
+    /// Never due: the certificate is never renewed (imported PKCS).
     Never,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShortLived {
+    /// Certificates with a lifetime below this use `fraction`.
     pub below: SimDuration,
+    /// Share of the lifetime left when renewal becomes due (0–1).
     pub fraction: f64,
 }
 
@@ -232,10 +266,10 @@ impl RenewalRule {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OnExpiry {
-    /// The client cannot renew an expired certificate (Intune MDM, seed 000):
+    /// The client cannot renew an expired certificate (Intune MDM: Ooms, "Fullmetal Certificate"):
     /// only the server's `accept_expired_for` can save it.
     #[default]
     Stranded,
@@ -245,6 +279,7 @@ pub enum OnExpiry {
     /// device is next online, at the first moment it is online again.
     ManualRecovery {
         #[serde(deserialize_with = "deserialize_dist")]
+        #[schemars(schema_with = "crate::model::dist::dist_as_written")]
         delay: DurationDist,
     },
 }

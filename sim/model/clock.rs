@@ -96,6 +96,54 @@ impl fmt::Display for UtcInstant {
     }
 }
 
+/// The schema of a value scenarios write as a string.
+macro_rules! string_schema {
+    ($ty:ty, $name:literal, $description:literal, $pattern:literal, $example:literal) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $description,
+                    "pattern": $pattern,
+                    "examples": [$example]
+                })
+            }
+        }
+    };
+}
+
+string_schema!(
+    TimeOfDay,
+    "TimeOfDay",
+    "A clock time of day, HH:MM or HH:MM:SS, 00:00 to 24:00.",
+    "^\\s*[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?\\s*$",
+    "08:30"
+);
+string_schema!(
+    UtcOffset,
+    "UtcOffset",
+    "A fixed offset from UTC, -14:00 to +14:00 (no daylight saving), or Z.",
+    "^\\s*(Z|UTC|[+-][0-9]{1,2}:[0-9]{2})\\s*$",
+    "+01:00"
+);
+string_schema!(
+    UtcInstant,
+    "Instant",
+    "A UTC instant: a date (midnight UTC) or a date and time; an explicit offset such as +01:00 is converted to UTC.",
+    "^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?\\s*$",
+    "2025-01-06T09:00:00Z"
+);
+string_schema!(
+    CivilDate,
+    "Date",
+    "A calendar date, YYYY-MM-DD.",
+    "^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*$",
+    "2025-12-25"
+);
+
 macro_rules! string_serde {
     ($ty:ty, $parse:expr, $expect:literal) => {
         impl Serialize for $ty {

@@ -5,6 +5,7 @@ use std::fmt;
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, LogNormal, Normal, Weibull};
+use schemars::JsonSchema;
 use serde::de::{self, value::MapAccessDeserializer, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -13,34 +14,21 @@ use crate::engine::{SimDuration, StreamRng};
 
 /// A distribution of durations. In a scenario either a plain duration
 /// (`"5m"`, fixed) or a table: `{ dist = "exponential", mean = "200ms" }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DurationDist {
-    Fixed {
-        value: SimDuration,
-    },
-    Uniform {
-        min: SimDuration,
-        max: SimDuration,
-    },
-    Exponential {
-        mean: SimDuration,
-    },
+    /// Always `value`.
+    Fixed { value: SimDuration },
+    /// Uniform between `min` and `max`.
+    Uniform { min: SimDuration, max: SimDuration },
+    /// Exponential with this `mean` (memoryless).
+    Exponential { mean: SimDuration },
     /// Normal, truncated at zero (redrawn values below zero become zero).
-    Normal {
-        mean: SimDuration,
-        sd: SimDuration,
-    },
+    Normal { mean: SimDuration, sd: SimDuration },
     /// Log-normal given by its median and the sd of the log (`sigma`).
-    Lognormal {
-        median: SimDuration,
-        sigma: f64,
-    },
+    Lognormal { median: SimDuration, sigma: f64 },
     /// Weibull given by its mean and shape (shape < 1: heavy-tailed).
-    Weibull {
-        mean: SimDuration,
-        shape: f64,
-    },
+    Weibull { mean: SimDuration, shape: f64 },
 }
 
 impl DurationDist {
@@ -154,6 +142,17 @@ pub fn weibull_scale(mean: f64, shape: f64) -> f64 {
 }
 
 /// Accepts `"5m"` as shorthand for `{ dist = "fixed", value = "5m" }`.
+/// The schema of a distribution as scenarios write it (what
+/// `deserialize_dist` reads): a plain duration (fixed) or a table.
+pub fn dist_as_written(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let duration = generator.subschema_for::<SimDuration>();
+    let table = generator.subschema_for::<DurationDist>();
+    schemars::json_schema!({
+        "description": "A distribution of durations: a plain duration such as \"5m\" (always that long), or a table such as { dist = \"exponential\", mean = \"1s\" }.",
+        "anyOf": [duration, table]
+    })
+}
+
 pub fn deserialize_dist<'de, D: Deserializer<'de>>(d: D) -> Result<DurationDist, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {

@@ -1,21 +1,25 @@
 //! Scheduled scenario events: outages and degraded periods of a stage,
 //! template bumps, mass revocations, lifetime policy changes.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::clock::UtcInstant;
 use super::stage::Window;
 use crate::engine::{Calendar, SimDuration, SimTime};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ScheduledEvent {
     /// A stage is down: requests fail at once, those waiting or in service
     /// when it goes down fail at that moment. Give `to` or `duration`.
     Outage {
+        /// Start of the period.
         from: UtcInstant,
+        /// End of the period (or give `duration`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<UtcInstant>,
+        /// Length of the period (or give `to`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration: Option<SimDuration>,
         /// `"ca"` (default) or the name of a `[stages.NAME]` table.
@@ -25,18 +29,24 @@ pub enum ScheduledEvent {
     /// A stage works at `capacity` (0–1) of its normal speed: service times
     /// of requests starting in the period are divided by it.
     Degraded {
+        /// Start of the period.
         from: UtcInstant,
+        /// End of the period (or give `duration`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<UtcInstant>,
+        /// Length of the period (or give `to`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration: Option<SimDuration>,
+        /// Share of normal speed (0–1).
         capacity: f64,
+        /// `"ca"` (default) or the name of a `[stages.NAME]` table.
         #[serde(default = "ca")]
         target: String,
     },
     /// The certificate template's major version is bumped: every holder
-    /// re-enrolls at its next trigger, whatever its window (ADCS, seed 004).
+    /// re-enrolls at its next trigger, whatever its window (ADCS autoenrollment).
     TemplateBump {
+        /// When the new template version is published.
         at: UtcInstant,
         /// Cohorts affected; empty: all.
         #[serde(default)]
@@ -47,9 +57,13 @@ pub enum ScheduledEvent {
     /// and renew at once; others renew only at their next normal renewal
     /// and are without a valid certificate from the revocation until then.
     MassRevocation {
+        /// When the revocation is announced.
         at: UtcInstant,
+        /// Share of the certificates issued before `at` that are revoked.
         share: f64,
+        /// Time from the announcement to the revocation.
         deadline: SimDuration,
+        /// Cohorts affected; empty: all.
         #[serde(default)]
         cohorts: Vec<String>,
     },
@@ -57,8 +71,11 @@ pub enum ScheduledEvent {
     /// ballot SC-081: 200 days from 2026-03-15, 100 from 2027-03-15, 47
     /// from 2029-03-15).
     LifetimeChange {
+        /// Certificates issued from this instant on get the new lifetime.
         at: UtcInstant,
+        /// The new certificate lifetime.
         lifetime: SimDuration,
+        /// Cohorts affected; empty: all.
         #[serde(default)]
         cohorts: Vec<String>,
     },

@@ -1,4 +1,4 @@
-//! The certificate-fleet model (MODEL.md §3–6): devices and their power
+//! The certificate-fleet model (docs/model.md): devices and their power
 //! schedules, certificates, renewal clients, the server's eligibility policy,
 //! and the CA. Nothing here knows about files, formats or metrics;
 //! `simulation` ties the parts together.
@@ -12,6 +12,7 @@ pub mod power;
 pub mod server;
 pub mod spec;
 pub mod stage;
+pub mod zone;
 
 pub use spec::{Cohort, HeadlineFigure, ReportSpec, Scenario};
 
@@ -40,4 +41,7 @@ pub mod purpose {
     pub const APPROVAL: Purpose = Purpose(16);
     pub const APPROVAL_DELAY: Purpose = Purpose(17);
     pub const REVOCATION: Purpose = Purpose(18);
+    /// A device's zone when its cohort is spread over several (numbered
+    /// apart from the sequence above, which other work extends).
+    pub const TIME_ZONE: Purpose = Purpose(32);
 }

@@ -1,5 +1,6 @@
-//! When a device is online (MODEL.md §3): power schedules, drawn day by day
-//! from the device's own random stream, and the offline-episode overlay.
+//! When a device is online (docs/model.md, "Devices and when they are
+//! online"): power schedules, drawn day by day from the device's own random
+//! stream, and the offline-episode overlay.
 //!
 //! Nothing here steps through time: `next_span` answers "from `t` on, when is
 //! the device next online, and until when?" by drawing only the days (or
@@ -7,17 +8,19 @@
 
 use rand::RngExt;
 use rand_distr::{Distribution, Normal, Poisson};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::clock::{CivilDate, TimeOfDay, UtcInstant, UtcOffset};
 use super::dist::{deserialize_dist, DurationDist};
 use super::purpose;
+use super::zone::{LocalClock, LocalDay, TimeZoneSetting};
 use crate::engine::calendar::{is_weekend, CivilDay};
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::{Calendar, SimDuration, SimTime, StreamRng, Streams};
 
 /// A base power schedule of a cohort.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "schedule", rename_all = "snake_case")]
 pub enum PowerSchedule {
     /// Servers, kiosks: online all the time.
@@ -29,23 +32,26 @@ pub enum PowerSchedule {
     /// Alternating on/off periods (exponential: a two-state Markov chain).
     OnOff(OnOff),
     /// Online in each fixed slot independently with probability `p_online`:
-    /// the textbook case of MODEL.md §8.2, useful for checks.
+    /// the textbook case of the closed forms (docs/model.md), useful for checks.
     RandomSlots(RandomSlots),
 }
 
-/// Defaults: LBNL-46930 (2001) found 44 % of office computers turned off at
+/// Defaults: LBNL-46930 (Webber et al., "Field Surveys of Office Equipment
+/// Operating Patterns", 2001) found 44 % of office computers turned off at
 /// night and later reviews put about half of office PCs on overnight and at
-/// weekends, hence `left_on_share = 0.5`; start ~ N(08:30, 30 min) and stop ~
-/// N(17:30, 45 min) are MODEL.md §3's examples. `weekend_use` and `absence`
-/// are judgement calls (a few percent), exposed so that users can calibrate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// weekends, hence `left_on_share = 0.5`. Start ~ N(08:30, 30 min), stop ~
+/// N(17:30, 45 min), `weekend_use` and `absence` (a few percent) are judgement
+/// calls for a European office day, exposed so that users can calibrate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct OfficeHours {
     /// Mean switch-on time, local clock.
     pub start: TimeOfDay,
+    /// Standard deviation of the switch-on time (per device and day).
     pub start_sd: SimDuration,
     /// Mean switch-off time, local clock.
     pub stop: TimeOfDay,
+    /// Standard deviation of the switch-off time.
     pub stop_sd: SimDuration,
     /// Share of devices left on overnight and at weekends (per device habit).
     pub left_on_share: f64,
@@ -53,7 +59,12 @@ pub struct OfficeHours {
     pub weekend_use: f64,
     /// Probability that a device is not used on a given working day.
     pub absence: f64,
+    /// The local clock's fixed offset from UTC (no daylight saving).
     pub utc_offset: UtcOffset,
+    /// A named zone that follows daylight saving (`"Europe/Berlin"`), or
+    /// shares of the cohort in several zones; replaces `utc_offset`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<TimeZoneSetting>,
     /// Days nobody comes in (local dates).
     pub holidays: Vec<CivilDate>,
 }
@@ -69,6 +80,7 @@ impl Default for OfficeHours {
             weekend_use: 0.05,
             absence: 0.05,
             utc_offset: UtcOffset::default(),
+            time_zone: None,
             holidays: Vec::new(),
         }
     }
@@ -77,21 +89,28 @@ impl Default for OfficeHours {
 /// Defaults are judgement calls for a knowledge worker's laptop (no public
 /// source): 2.5 sessions on a day of use, median 1 h each, between 07:00 and
 /// 23:00; idle on 15 % of weekdays, used on 40 % of weekend days.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LaptopUse {
     /// Mean number of sessions on a day of use (Poisson, at least one).
     pub sessions_per_day: f64,
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub session_length: DurationDist,
     /// Sessions start between these local times.
     pub active_from: TimeOfDay,
+    /// End of the local period in which sessions start.
     pub active_to: TimeOfDay,
     /// Probability of no use on a working day.
     pub idle_day: f64,
     /// Probability of use on a weekend day or holiday.
     pub weekend_use: f64,
+    /// The local clock's fixed offset from UTC (no daylight saving).
     pub utc_offset: UtcOffset,
+    /// A named zone or shares of zones, as for office hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<TimeZoneSetting>,
+    /// Days used like a weekend day (local dates).
     pub holidays: Vec<CivilDate>,
 }
 
@@ -108,28 +127,33 @@ impl Default for LaptopUse {
             idle_day: 0.15,
             weekend_use: 0.4,
             utc_offset: UtcOffset::default(),
+            time_zone: None,
             holidays: Vec::new(),
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodLaw {
-    /// Memoryless periods: a two-state Markov chain (closed forms, §8.2).
+    /// Memoryless periods: a two-state Markov chain (closed form 2 in docs/model.md).
     Exponential,
     /// Weibull periods with `weibull_shape` (< 1: heavy-tailed, as measured
     /// availability often is: Nurmi, Brevik, Wolski, Euro-Par 2005).
     Weibull,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnOff {
+    /// Mean length of an online period.
     pub mean_on: SimDuration,
+    /// Mean length of an offline period.
     pub mean_off: SimDuration,
+    /// The law of period lengths.
     #[serde(default = "default_law")]
     pub distribution: PeriodLaw,
+    /// Shape of Weibull periods (below 1: heavy-tailed; 1: exponential).
     #[serde(default = "default_shape")]
     pub weibull_shape: f64,
 }
@@ -141,25 +165,29 @@ fn default_shape() -> f64 {
     0.7
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RandomSlots {
+    /// Probability of being online in a slot.
     pub p_online: f64,
+    /// Slot length.
     pub slot: SimDuration,
 }
 
 /// A share of the cohort goes dark at a date for a drawn duration, then
 /// resumes its base schedule (COVID office closure, a device in a drawer).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfflineEpisode {
     /// Share of the cohort's devices affected.
     pub share: f64,
     /// When the episode starts; with `start_until`, uniformly in between.
     pub start: UtcInstant,
+    /// With it, each device's episode starts uniformly between `start` and this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_until: Option<UtcInstant>,
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub duration: DurationDist,
 }
 
@@ -294,21 +322,34 @@ impl PowerSchedule {
     }
 }
 
-/// Walks local days from the one containing `t`, asking `sessions` for each.
-fn walk_days<S: IntoIterator<Item = (SimTime, SimTime)>>(
+/// The device's local clock: its zone from `time_zone`, else the fixed
+/// `utc_offset`.
+fn local_clock<'a>(
     clock: &DeviceClock,
-    offset: UtcOffset,
+    time_zone: &'a Option<TimeZoneSetting>,
+    utc_offset: UtcOffset,
+) -> LocalClock<'a> {
+    match time_zone {
+        Some(zones) => zones.for_device(clock.streams, clock.device).clock(),
+        None => LocalClock::Fixed(utc_offset.0.ms()),
+    }
+}
+
+/// Walks local days from the one containing `t`, asking `sessions` for each.
+fn walk_days<'z, S: IntoIterator<Item = (SimTime, SimTime)>>(
+    clock: &DeviceClock,
+    local: LocalClock<'z>,
     t: SimTime,
     limit: SimTime,
-    mut sessions: impl FnMut(CivilDay, SimTime) -> S,
+    mut sessions: impl FnMut(&LocalDay<'z>) -> S,
 ) -> Option<OnlineSpan> {
-    let mut day = clock.calendar.local_day(t, offset.0) - 1; // yesterday's session may run past midnight
+    let mut day = local.local_day(&clock.calendar, t) - 1; // yesterday's session may run past midnight
     loop {
-        let midnight = clock.calendar.local_midnight(day, offset.0);
-        if midnight >= limit {
+        let today = local.day(&clock.calendar, day);
+        if today.midnight >= limit {
             return None;
         }
-        for (s, e) in sessions(day, midnight) {
+        for (s, e) in sessions(&today) {
             if e > t && s < limit {
                 return Some(OnlineSpan {
                     from: s.max(t),
@@ -357,19 +398,19 @@ impl OfficeHours {
                 booted_at: None,
             });
         }
-        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
-            self.session(clock, day, midnight)
-        })
+        let local = local_clock(clock, &self.time_zone, self.utc_offset);
+        walk_days(clock, local, t, limit, |today| self.session(clock, today))
     }
 
     /// The device's session on a local day, if it is used that day.
-    fn session(
-        &self,
-        clock: &DeviceClock,
-        day: CivilDay,
-        midnight: SimTime,
-    ) -> Option<(SimTime, SimTime)> {
-        let mut rng = day_of_use(clock, day, &self.holidays, self.weekend_use, self.absence)?;
+    fn session(&self, clock: &DeviceClock, today: &LocalDay) -> Option<(SimTime, SimTime)> {
+        let mut rng = day_of_use(
+            clock,
+            today.day,
+            &self.holidays,
+            self.weekend_use,
+            self.absence,
+        )?;
         let clock_time = |mean: TimeOfDay, sd: SimDuration, rng: &mut StreamRng| {
             let ms = Normal::new(mean.0.ms() as f64, sd.ms().max(0) as f64)
                 .map(|d| d.sample(rng))
@@ -380,26 +421,25 @@ impl OfficeHours {
         let off = clock_time(self.stop, self.stop_sd, &mut rng)
             .max(on + 15 * MS_PER_MINUTE)
             .min(MS_PER_DAY);
-        (off > on).then(|| (midnight + SimDuration(on), midnight + SimDuration(off)))
+        (off > on).then(|| (today.at(on), today.at(off)))
     }
 }
 
 impl LaptopUse {
     fn next_span(&self, clock: &DeviceClock, t: SimTime, limit: SimTime) -> Option<OnlineSpan> {
-        walk_days(clock, self.utc_offset, t, limit, |day, midnight| {
-            self.sessions(clock, day, midnight)
-        })
+        let local = local_clock(clock, &self.time_zone, self.utc_offset);
+        walk_days(clock, local, t, limit, |today| self.sessions(clock, today))
     }
 
     /// The day's sessions, sorted and merged where they overlap.
-    fn sessions(
-        &self,
-        clock: &DeviceClock,
-        day: CivilDay,
-        midnight: SimTime,
-    ) -> Vec<(SimTime, SimTime)> {
-        let Some(mut rng) = day_of_use(clock, day, &self.holidays, self.weekend_use, self.idle_day)
-        else {
+    fn sessions(&self, clock: &DeviceClock, today: &LocalDay) -> Vec<(SimTime, SimTime)> {
+        let Some(mut rng) = day_of_use(
+            clock,
+            today.day,
+            &self.holidays,
+            self.weekend_use,
+            self.idle_day,
+        ) else {
             return Vec::new();
         };
         let extra = Poisson::new((self.sessions_per_day - 1.0).max(1e-9))
@@ -414,10 +454,9 @@ impl LaptopUse {
             .map(|_| {
                 let s = rng.random_range(lo..hi);
                 let len = self.session_length.sample(&mut rng).ms().max(MS_PER_MINUTE);
-                (
-                    midnight + SimDuration(s),
-                    midnight + SimDuration((s + len).min(2 * MS_PER_DAY)),
-                )
+                // Starts on the local clock; lasts `len` of elapsed time.
+                let start = today.at(s);
+                (start, start + SimDuration(len.min(2 * MS_PER_DAY - s)))
             })
             .collect();
         out.sort_unstable();

@@ -2,6 +2,7 @@
 //! all resolved (defaults filled in), independent of the file format.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::certificate::Enrollment;
@@ -13,9 +14,10 @@ use super::server::EligibilityPolicy;
 use super::stage::StageConfig;
 use crate::engine::{Calendar, SimDuration, SimTime};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// The scenario's name, written into every output.
     pub name: String,
     /// The question the scenario answers, shown in reports.
     #[serde(default)]
@@ -24,18 +26,23 @@ pub struct Scenario {
     pub start: UtcInstant,
     /// How much simulated time to cover.
     pub horizon: SimDuration,
+    /// Root of all randomness: same scenario and seed, same results.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// The groups of devices.
     pub cohorts: Vec<Cohort>,
     /// The default eligibility policy; a cohort may bring its own.
     #[serde(default)]
     pub server: EligibilityPolicy,
+    /// The certificate authority: workers, service time, queue, timeout.
     pub ca: StageConfig,
     /// Stages a request may pass through before the CA (reverse proxy,
     /// NDES, Intune Certificate Connector), by name; a cohort's `route`
     /// lists those its requests take, in order.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub stages: IndexMap<String, StageConfig>,
+    /// Outages, degraded periods, template bumps, mass revocations and
+    /// lifetime changes, at their dates.
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
     /// How the printed summary and report.html present the run.
@@ -45,7 +52,7 @@ pub struct Scenario {
 
 /// The `[report]` table: which headline figures answer the scenario's
 /// question. Absent: chosen from what the scenario contains.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSpec {
     /// The headline figures, in order (replaces the automatic choice).
@@ -60,7 +67,7 @@ impl ReportSpec {
 }
 
 /// A group of headline figures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HeadlineFigure {
     /// Expiry rate with its interval, per cohort when there are several.
@@ -84,16 +91,22 @@ fn default_seed() -> u64 {
     1
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cohort {
+    /// The cohort's name (unique), used in outputs and by events' `cohorts`.
     pub name: String,
+    /// Number of devices.
     pub count: u64,
     /// Certificate validity.
     pub lifetime: SimDuration,
+    /// When the devices' first certificates were issued.
     #[serde(default)]
     pub enrollment: Enrollment,
+    /// When the devices are online.
     pub power: PowerSchedule,
+    /// Shares of the cohort that go dark for a while (office closure, a
+    /// device in a drawer), then resume their schedule.
     #[serde(default)]
     pub offline_episodes: Vec<OfflineEpisode>,
     pub client: ClientProfile,
@@ -105,8 +118,10 @@ pub struct Cohort {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub route: Vec<String>,
     /// The preset this cohort was built from, if any (informational: the
-    /// preset's values are already merged into the fields above).
+    /// preset's values are already merged into the fields above). Set by
+    /// the loader, not written in scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
     pub preset: Option<String>,
 }
 

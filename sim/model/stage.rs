@@ -1,7 +1,8 @@
-//! A stage of the request path (MODEL.md §6) as a queue: `workers`
-//! parallel workers, a FIFO queue with a bound, a client timeout, scheduled
-//! outages and degraded periods. The CA is one; a reverse proxy, NDES or the
-//! Intune Certificate Connector before it are others.
+//! A stage of the request path (docs/model.md, "The enrollment service and
+//! the CA") as a queue: `workers` parallel workers, a FIFO queue with a
+//! bound, a client timeout, scheduled outages and degraded periods. The CA is
+//! one; a reverse proxy, NDES or the Intune Certificate Connector before it
+//! are others.
 //!
 //! Requests reach a stage in time order, so each request's fate is decided
 //! the moment it arrives (Lindley's recursion over the workers' free times):
@@ -16,19 +17,21 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::dist::{deserialize_dist, DurationDist};
 use super::purpose;
 use crate::engine::{SimDuration, SimTime, Streams};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageConfig {
     /// Requests served in parallel.
     pub workers: u32,
     /// Time one worker spends on one request.
     #[serde(deserialize_with = "deserialize_dist")]
+    #[schemars(schema_with = "crate::model::dist::dist_as_written")]
     pub service_time: DurationDist,
     /// Most requests waiting (not in service); beyond it a request is refused
     /// at once (HTTP 503). Absent: unbounded.
@@ -44,7 +47,7 @@ pub struct StageConfig {
     #[serde(default = "yes")]
     pub work_on_abandoned: bool,
     /// This stage checks the request's SCEP challenge when it starts on it
-    /// (NDES asks Intune to validate it, seed 002) and rejects an expired one.
+    /// (NDES asks Intune to validate it) and rejects an expired one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validates_challenge: bool,
 }

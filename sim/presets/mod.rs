@@ -1,5 +1,5 @@
 //! The real renewal systems as data: each preset is a TOML fragment over the
-//! model's primitives (MODEL.md §5), with its sources in comments. A cohort
+//! model's primitives (docs/model.md, "Renewal clients"), with its sources in comments. A cohort
 //! picks one with `client = "intune-mdm"` or
 //! `client = { preset = "intune-scep", variant = "ios", …overrides }`;
 //! whatever the scenario writes wins over the preset.

@@ -56,9 +56,13 @@ pub fn write_run(result: &RunResult, dir: &Path) -> io::Result<(PathBuf, Summary
     write_charts(&staged, &rendered)?;
     let page = html::run_report(&summary, &rendered);
     staged.write("report.html", |w| w.write_all(page.as_bytes()))?;
-    staged.write("summary.json", |w| {
-        serde_json::to_writer_pretty(&mut *w, &summary).map_err(io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
+    staged.write("summary.json", |w| write_summary_json(&summary, w))?;
     Ok((staged.commit()?, summary))
+}
+
+/// `summary.json` as written into the output folder (`run --json` prints
+/// the same bytes on stdout).
+pub fn write_summary_json(summary: &Summary, w: &mut dyn io::Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, summary).map_err(io::Error::other)?;
+    w.write_all(b"\n")
 }

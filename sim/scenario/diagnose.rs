@@ -343,6 +343,12 @@ fn hint_for(message: &str, key: &str) -> Option<String> {
     if message.starts_with("invalid time of day") {
         return Some("a time of day is a string \"HH:MM\", e.g. \"08:30\"".to_string());
     }
+    if let Some(name) = between(message, "unknown time zone \"", "\"") {
+        return Some(match crate::model::zone::nearest_zone_name(name) {
+            Some(nearest) => format!("did you mean `{nearest}`?"),
+            None => "IANA names are Area/City, e.g. \"Europe/Berlin\", \"America/New_York\", \"Asia/Kolkata\"; or give an offset such as \"+01:00\"".to_string(),
+        });
+    }
     if message.starts_with("invalid UTC offset") {
         return Some("offsets run from \"-14:00\" to \"+14:00\", e.g. \"+01:00\"".to_string());
     }

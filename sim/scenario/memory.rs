@@ -198,13 +198,14 @@ pub struct MemoryLimit {
 const FALLBACK_LIMIT: u64 = 8 << 30;
 
 impl MemoryLimit {
-    /// Half of physical memory: the rest is left to the system, other
-    /// programs and the estimate's error.
+    /// Half of the memory this process may use (physical memory, or a
+    /// container's or slice's cgroup limit if lower): the rest is left to
+    /// the system, other programs and the estimate's error.
     pub fn default_for_machine() -> Self {
-        match physical_memory() {
-            Some(total) => MemoryLimit {
-                bytes: Some(total / 2),
-                source: format!("half of the physical memory of {}", Bytes(total)),
+        match crate::host::available_memory() {
+            Some(m) => MemoryLimit {
+                bytes: Some(m.bytes / 2),
+                source: format!("half of {} of {}", m.bound, Bytes(m.bytes)),
             },
             None => MemoryLimit {
                 bytes: Some(FALLBACK_LIMIT),

@@ -7,6 +7,7 @@ mod error;
 pub mod locate;
 pub mod memory;
 pub mod resolve;
+pub mod schema;
 mod tags;
 mod validate;
 
@@ -22,8 +23,26 @@ use locate::{line_col, SourceMap};
 /// The top-level table that only `certfleet sweep` reads.
 pub const SWEEP_TABLE: &str = "sweep";
 
-/// Reads, parses and validates a scenario file.
+/// The path that means "read the scenario from standard input".
+pub const STDIN_PATH: &str = "-";
+/// How errors name a scenario read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Reads, parses and validates a scenario file (`-`: standard input).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    if path == Path::new(STDIN_PATH) {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            ScenarioErrors(vec![ScenarioError::new(
+                STDIN_NAME,
+                format!("cannot read the scenario from standard input: {e}"),
+            )
+            .with_hint(
+                "pipe a UTF-8 TOML scenario in, e.g. certfleet run - < scenario.toml",
+            )])
+        })?;
+        return parse(&text, Path::new(STDIN_NAME));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound => {

@@ -6,9 +6,11 @@ use crate::engine::time::{MS_PER_MINUTE, MS_PER_SECOND};
 use crate::engine::SimDuration;
 use crate::model::certificate::Enrollment;
 use crate::model::client::{OnExpiry, RenewalRule, Trigger};
+use crate::model::clock::UtcOffset;
 use crate::model::dist::DurationDist;
 use crate::model::events::ScheduledEvent;
 use crate::model::power::PowerSchedule;
+use crate::model::zone::TimeZoneSetting;
 use crate::model::Scenario;
 
 /// One problem: where (key path), what, and how to fix it.
@@ -354,6 +356,45 @@ fn stage_hint(s: &Scenario) -> String {
     }
 }
 
+/// `time_zone` replaces `utc_offset`; its shares cover the whole cohort.
+fn check_zone(p: &mut Problems, at: &str, offset: UtcOffset, zone: &Option<TimeZoneSetting>) {
+    let Some(zone) = zone else { return };
+    if offset != UtcOffset::default() {
+        p.push(
+            format!("{at}.utc_offset"),
+            "utc_offset and time_zone both set the local clock",
+            Some("keep one: time_zone = \"Europe/Berlin\" follows daylight saving, utc_offset = \"+01:00\" never changes"),
+        );
+    }
+    let shares = zone.shares();
+    if shares.is_empty() {
+        p.push(
+            format!("{at}.time_zone"),
+            "no time zone given",
+            Some("time_zone = { \"Europe/Berlin\" = 0.6, \"America/New_York\" = 0.4 }"),
+        );
+        return;
+    }
+    for (name, share) in &shares {
+        if !(share.is_finite() && *share > 0.0 && *share <= 1.0) {
+            p.push(
+                format!("{at}.time_zone"),
+                format!("the share of {name:?} must be above 0 and at most 1, got {share}"),
+                Some("shares are decimals that add up to 1, e.g. { \"Europe/Berlin\" = 0.6, \"America/New_York\" = 0.4 }"),
+            );
+            return;
+        }
+    }
+    let total: f64 = shares.iter().map(|(_, s)| s).sum();
+    if (total - 1.0).abs() > 1e-6 {
+        p.push(
+            format!("{at}.time_zone"),
+            format!("the shares add up to {total}, not 1"),
+            Some("give every device a zone: the shares of the cohort must add up to 1"),
+        );
+    }
+}
+
 fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
     match power {
         PowerSchedule::AlwaysOn => {}
@@ -368,6 +409,7 @@ fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
                     Some("local clock times, e.g. start = \"08:30\", stop = \"17:30\""),
                 );
             }
+            check_zone(p, at, o.utc_offset, &o.time_zone);
         }
         PowerSchedule::Laptop(l) => {
             p.probability(format!("{at}.idle_day"), l.idle_day);
@@ -393,6 +435,7 @@ fn check_power(p: &mut Problems, at: &str, power: &PowerSchedule) {
                 );
             }
             p.dist(format!("{at}.session_length"), &l.session_length);
+            check_zone(p, at, l.utc_offset, &l.time_zone);
         }
         PowerSchedule::OnOff(o) => {
             let second = SimDuration(MS_PER_SECOND);

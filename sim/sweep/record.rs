@@ -13,7 +13,7 @@ use crate::report::Summary;
 
 pub const RECORD_FORMAT: &str = "certfleet-sweep-run/1";
 
-/// The headline numbers of one run (MODEL.md §7) that a sweep compares.
+/// The headline numbers of one run (docs/model.md, "What a run reports") that a sweep compares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub format: String,
