@@ -25,6 +25,8 @@ pub struct Scheduled {
 
 /// Most buckets a queue allocates (each an empty `Vec` until used).
 const MAX_BUCKETS: i64 = 1 << 18;
+/// Fewest buckets, whatever the size of the queue.
+const MIN_BUCKETS: i64 = 1 << 10;
 /// Buckets are at least this wide (ms).
 const MIN_BUCKET_MS: i64 = 60_000;
 
@@ -45,8 +47,19 @@ pub struct EventQueue {
 impl EventQueue {
     /// An empty queue for events in [0, horizon).
     pub fn new(horizon: SimTime) -> Self {
+        Self::with_buckets(horizon, MAX_BUCKETS)
+    }
+
+    /// An empty queue sized for about `pending` events at a time: fewer
+    /// buckets for a small queue (an empty bucket still costs a `Vec`).
+    pub fn for_events(horizon: SimTime, pending: u64) -> Self {
+        let buckets = (pending / 4).clamp(MIN_BUCKETS as u64, MAX_BUCKETS as u64) as i64;
+        Self::with_buckets(horizon, buckets)
+    }
+
+    fn with_buckets(horizon: SimTime, max_buckets: i64) -> Self {
         let span = horizon.0.max(1);
-        let bucket_ms = (span / MAX_BUCKETS + 1).max(MIN_BUCKET_MS);
+        let bucket_ms = (span / max_buckets + 1).max(MIN_BUCKET_MS);
         let n = (span / bucket_ms + 1) as usize;
         EventQueue {
             horizon,
@@ -61,26 +74,14 @@ impl EventQueue {
         }
     }
 
-    /// A queue holding the initial events.
-    pub fn from_events(horizon: SimTime, events: Vec<Scheduled>) -> Self {
-        let mut q = EventQueue::new(horizon);
-        for ev in events {
-            q.push(ev.at, ev.key);
-        }
-        q
-    }
-
     fn bucket_of(&self, at: SimTime) -> usize {
         (at.0.max(0) / self.bucket_ms) as usize
     }
 
-    /// Schedules an event. Scheduling into the past is a model bug.
+    /// Schedules an event. An event earlier than the last one popped is
+    /// allowed (it is popped next): the parallel loop hands a shard answers
+    /// that arrived earlier in the window it has just worked through.
     pub fn push(&mut self, at: SimTime, key: u64) {
-        debug_assert!(
-            at >= self.now,
-            "event scheduled in the past: {at:?} < now {:?}",
-            self.now
-        );
         if at >= self.horizon {
             self.dropped += 1;
             return;
@@ -95,18 +96,38 @@ impl EventQueue {
         self.pending += 1;
     }
 
-    /// The next event, advancing the clock to it. An event earlier than
-    /// `now()` can only come from a push into the past; the caller checks
-    /// for it (the simulation reports it as an invariant violation rather
-    /// than panicking here).
-    pub fn pop(&mut self) -> Option<Scheduled> {
+    /// Makes the earliest pending event the top of `current`, opening
+    /// buckets that start before `limit` only: a peek never moves the queue
+    /// past `limit`, so events pushed before it later still land in their
+    /// buckets rather than in the heap.
+    fn open_until(&mut self, limit: SimTime) -> Option<&Scheduled> {
         while self.current.is_empty() {
-            if self.pending == 0 {
+            let next = self.current_bucket + 1;
+            if self.pending == 0 || next as i64 * self.bucket_ms >= limit.0 {
                 return None;
             }
-            self.current_bucket += 1;
-            let events = std::mem::take(&mut self.buckets[self.current_bucket]);
+            self.current_bucket = next;
+            let events = std::mem::take(&mut self.buckets[next]);
             self.current = events.into_iter().map(Reverse).collect::<Vec<_>>().into();
+        }
+        self.current.peek().map(|Reverse(ev)| ev)
+    }
+
+    /// The key of the event after the one just popped, if it is already at
+    /// hand (no bucket is opened): a hint for prefetching.
+    pub fn peek_key(&self) -> Option<u64> {
+        self.current.peek().map(|Reverse(ev)| ev.key)
+    }
+
+    /// The next event, advancing the clock to it.
+    pub fn pop(&mut self) -> Option<Scheduled> {
+        self.pop_before(SimTime(i64::MAX))
+    }
+
+    /// The next event if it is due before `limit`.
+    pub fn pop_before(&mut self, limit: SimTime) -> Option<Scheduled> {
+        if self.open_until(limit)?.at >= limit {
+            return None;
         }
         let Reverse(ev) = self.current.pop()?;
         self.pending -= 1;

@@ -5,9 +5,9 @@ use crate::engine::SimTime;
 use crate::metrics::Counter;
 
 use super::events::Kind;
-use super::fleet::{Fleet, InFlight};
+use super::shard::{InFlight, Shard};
 
-impl Fleet<'_> {
+impl Shard<'_> {
     /// The CA issued the certificate at `at`; the device may get it later.
     pub(super) fn served(&mut self, device: u64, at: SimTime, flight: InFlight) {
         let p = self.plan_index(device);
@@ -30,9 +30,9 @@ impl Fleet<'_> {
         };
         // Picked up at the device's next check-in.
         let state = self.device(device);
-        let mut cursor = plan.cursor(&self.cursors, local);
-        let checkin = plan.next_checkin(local, &mut cursor, &state, from);
-        plan.store_cursor(&mut self.cursors, local, cursor);
+        let checkin = self.with_plan(device, |plan, local, cursor| {
+            plan.next_checkin(local, cursor, &state, from)
+        });
         // Kept under way (and counted as such at the end) even when the
         // device is not online again before the horizon.
         let issued = Some(issued);

@@ -56,20 +56,13 @@ pub struct CohortPlan<'s> {
     pub count: u64,
     /// Stage indices a request passes through, ending with the CA.
     pub route: Vec<usize>,
-    cursor_base: usize,
     streams: Streams,
     calendar: Calendar,
     horizon: SimTime,
 }
 
 impl<'s> CohortPlan<'s> {
-    pub fn new(
-        scenario: &'s Scenario,
-        index: usize,
-        streams: Streams,
-        first: u64,
-        cursor_base: usize,
-    ) -> Self {
+    pub fn new(scenario: &'s Scenario, index: usize, streams: Streams, first: u64) -> Self {
         let spec = &scenario.cohorts[index];
         let route = spec
             .route
@@ -90,7 +83,6 @@ impl<'s> CohortPlan<'s> {
             first,
             count: spec.count,
             route,
-            cursor_base,
             streams,
             calendar: scenario.calendar(),
             horizon: scenario.horizon_end(),
@@ -100,20 +92,6 @@ impl<'s> CohortPlan<'s> {
     /// Whether devices of this cohort carry on/off schedule state.
     pub fn needs_cursor(&self) -> bool {
         matches!(self.spec.power, PowerSchedule::OnOff(_))
-    }
-
-    pub fn cursor(&self, cursors: &[OnOffCursor], local: u64) -> OnOffCursor {
-        if self.needs_cursor() {
-            cursors[self.cursor_base + local as usize]
-        } else {
-            OnOffCursor::default()
-        }
-    }
-
-    pub fn store_cursor(&self, cursors: &mut [OnOffCursor], local: u64, cursor: OnOffCursor) {
-        if self.needs_cursor() {
-            cursors[self.cursor_base + local as usize] = cursor;
-        }
     }
 
     pub fn retry_interval(&self) -> SimDuration {
@@ -183,9 +161,8 @@ impl<'s> CohortPlan<'s> {
         }
     }
 
-    /// When the client considers its certificate due.
-    fn due(&self, local: u64, device: &Device) -> SimTime {
-        let cert = &device.cert;
+    /// When the client considers `cert` due.
+    pub fn due(&self, local: u64, cert: &Certificate) -> SimTime {
         let pick = self.streams.unit(
             self.first + local,
             purpose::RENEWAL_PICK,
@@ -205,7 +182,7 @@ impl<'s> CohortPlan<'s> {
         device: &Device,
         t: SimTime,
     ) -> Option<SimTime> {
-        let due = self.due(local, device);
+        let due = self.due(local, &device.cert);
         self.spec.client.next_firing(
             &self.clock(local),
             &self.availability(),
@@ -232,7 +209,7 @@ impl<'s> CohortPlan<'s> {
         // instant it knows. A forced renewal (template bump, ARI window moved
         // by a revocation) is only learnt at a poll, a refresh or a boot, so
         // it does not move the timer: only those triggers can act on it.
-        let timer = self.due(local, device);
+        let timer = self.due(local, &device.cert);
         let due = if device.forced { earliest } else { timer };
         let wants = due.max(earliest);
         let fire = if device.recovering || self.makes_new_requests() {

@@ -7,9 +7,9 @@ use crate::metrics::Counter;
 use crate::model::events::ScheduledEvent;
 use crate::model::purpose;
 
-use super::fleet::Fleet;
+use super::shard::Shard;
 
-impl Fleet<'_> {
+impl Shard<'_> {
     /// A template bump or mass revocation reaches the fleet.
     pub(super) fn on_fleet_event(&mut self, index: usize, now: SimTime) {
         let event = &self.scenario.events[index];
@@ -17,8 +17,10 @@ impl Fleet<'_> {
             if !event.applies_to(&self.plans[p].spec.name) {
                 continue;
             }
-            let (first, count) = (self.plans[p].first, self.plans[p].count);
-            for device in first..first + count {
+            let plan = &self.plans[p];
+            let from = plan.first.max(self.first);
+            let to = (plan.first + plan.count).min(self.first + self.count);
+            for device in from..to {
                 match *event {
                     ScheduledEvent::TemplateBump { .. } => self.force_renewal(device, now),
                     ScheduledEvent::MassRevocation {

@@ -16,11 +16,12 @@ mod accounting;
 mod certificates;
 mod device;
 mod events;
-mod fleet;
 mod fleet_events;
 mod invariants;
 mod network;
 mod requests;
+mod shard;
+mod window;
 
 use std::time::Instant;
 
@@ -30,8 +31,6 @@ use crate::model::Scenario;
 
 pub use device::Device;
 pub use events::MAX_DEVICES;
-use fleet::Fleet;
-use network::StageNetwork;
 
 /// Options that change how a run is computed, never what it computes.
 #[derive(Default)]
@@ -94,13 +93,10 @@ pub enum RunError {
     Interrupted { at: String },
 }
 
-/// A run in progress: the fleet and the stages it shares.
-pub struct Simulation<'s> {
-    fleet: Fleet<'s>,
-    network: StageNetwork,
-}
+/// Runs scenarios.
+pub struct Simulation;
 
-impl<'s> Simulation<'s> {
+impl Simulation {
     /// Runs a scenario to its horizon.
     pub fn run(scenario: &Scenario, options: RunOptions) -> Result<RunResult, RunError> {
         Self::run_until(scenario, options, &|| false)
@@ -124,74 +120,15 @@ impl<'s> Simulation<'s> {
             None => None,
         };
         let check_invariants = options.check_invariants || cfg!(debug_assertions);
-        // Set-up and accounting run on the pool; each device is a pure
-        // function of (seed, device), so the thread count cannot matter.
-        let fleet = in_pool(&pool, || Fleet::new(scenario, check_invariants));
-        let mut sim = Simulation {
-            fleet,
-            network: StageNetwork::new(scenario),
-        };
-        sim.event_loop(options.progress.take(), stop)?;
-        let Simulation { fleet, network } = sim;
-        let result = in_pool(&pool, || fleet.finish(network))?;
+        let progress = options.progress.take();
+        let run = || window::run(scenario, check_invariants, progress, stop);
+        let result = match &pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        }?;
         Ok(RunResult {
             wall_time: started.elapsed(),
             ..result
         })
-    }
-
-    fn event_loop(
-        &mut self,
-        mut progress: Option<Box<dyn FnMut(Progress) + Send>>,
-        stop: &(dyn Fn() -> bool + Sync),
-    ) -> Result<(), RunError> {
-        const REPORT_EVERY: u64 = 1 << 14;
-        let fleet = &mut self.fleet;
-        let mut outbox = Vec::new();
-        while let Some(ev) = fleet.queue.pop() {
-            fleet.handle(ev);
-            // Requests the event sent reach their stages now, in event order.
-            std::mem::swap(&mut outbox, &mut fleet.outbox);
-            for arrival in outbox.drain(..) {
-                let response = self
-                    .network
-                    .submit(arrival.stage, arrival.at, arrival.ticket);
-                fleet.answer(arrival.device, response);
-            }
-            if let Some(violation) = fleet.violation.take() {
-                return Err(violation);
-            }
-            let processed = fleet.queue.processed();
-            if processed % REPORT_EVERY == 0 {
-                if let Some(report) = progress.as_mut() {
-                    report(Progress {
-                        now: ev.at,
-                        horizon: fleet.horizon,
-                        events: processed,
-                    });
-                }
-                if stop() {
-                    return Err(RunError::Interrupted {
-                        at: fleet.scenario.calendar().format(ev.at),
-                    });
-                }
-            }
-        }
-        if let Some(report) = progress.as_mut() {
-            report(Progress {
-                now: fleet.horizon,
-                horizon: fleet.horizon,
-                events: fleet.queue.processed(),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// Runs `f` on the pool if there is one (rayon's global pool otherwise).
-fn in_pool<T: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> T + Send) -> T {
-    match pool {
-        Some(pool) => pool.install(f),
-        None => f(),
     }
 }

@@ -3,14 +3,14 @@
 
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::Counter;
-use crate::model::stage::{Outcome, Ticket};
+use crate::model::stage::{Outcome, Response, Ticket};
 
 use super::device::Judgement;
 use super::events::Kind;
-use super::fleet::{Arrival, Fleet, InFlight};
 use super::network::request_index;
+use super::shard::{Arrival, InFlight, Shard};
 
-impl Fleet<'_> {
+impl Shard<'_> {
     /// A trigger fires: the client tries.
     pub(super) fn on_try(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
@@ -23,11 +23,9 @@ impl Fleet<'_> {
             }
             Judgement::Expired => {
                 self.counters[p].count(Counter::RefusedExpired, now);
-                let plan = &self.plans[p];
-                let local = device - plan.first;
-                let mut cursor = plan.cursor(&self.cursors, local);
-                let next = plan.strand(local, &mut cursor, &state, now);
-                plan.store_cursor(&mut self.cursors, local, cursor);
+                let next = self.with_plan(device, |plan, local, cursor| {
+                    plan.strand(local, cursor, &state, now)
+                });
                 self.push(device, now, next);
             }
             Judgement::Submit => {
@@ -73,30 +71,41 @@ impl Fleet<'_> {
     }
 
     /// The request sets off for the stage at `flight.hop` of its route; the
-    /// device waits for the answer.
+    /// device waits for the answer. The request carries what the device
+    /// needs to act on the answer, so the stages never touch device state.
     fn arrive(&mut self, device: u64, now: SimTime, flight: InFlight) {
-        let stage = self.plans[self.plan_index(device)].route[flight.hop];
+        let state = self.device(device);
+        let stage = self.plans[state.cohort as usize].route[flight.hop];
         let ticket = Ticket {
             device,
             index: request_index(flight.try_at, flight.attempt, flight.hop),
             challenge_deadline: self.challenge_deadline(device, &flight),
         };
-        self.in_flight.insert(device, flight);
-        self.outbox.push(Arrival {
-            stage,
+        let arrival = Arrival {
             at: now,
+            key: self.current_key(),
+            stage,
             device,
+            cohort: state.cohort,
+            generation: state.generation,
             ticket,
-        });
+            flight,
+        };
+        self.outbox.push(arrival);
     }
 
-    /// A stage's answer reaches the device: the request moves on along its
-    /// route, the certificate is issued, or the attempt has failed.
+    /// A stage's answer (noted on the request under way) reaches the device.
     pub(super) fn on_respond(&mut self, device: u64, now: SimTime) {
-        let Some(mut flight) = self.in_flight.remove(&device) else {
-            self.fail(Some(device), now, "an answer without a request under way");
-            return;
-        };
+        match self.in_flight.remove(&device) {
+            Some(flight) => self.act_on_answer(device, now, flight),
+            None => self.fail(Some(device), now, "an answer without a request under way"),
+        }
+    }
+
+    /// The device acts on its request's answer (`flight.outcome`): the
+    /// request moves on along its route, the certificate is issued, or the
+    /// attempt has failed.
+    pub(super) fn act_on_answer(&mut self, device: u64, now: SimTime, mut flight: InFlight) {
         let p = self.plan_index(device);
         let route_len = self.plans[p].route.len();
         match flight.outcome {
@@ -115,6 +124,37 @@ impl Fleet<'_> {
                 self.counters[p].count(counter, now);
                 self.attempt_failed(device, now, flight);
             }
+        }
+    }
+
+    /// The earliest time the device can send its next request once it
+    /// acts on `response` (already noted on its request under way): a lower
+    /// bound the parallel loop uses to let the device act on it later, in
+    /// parallel, when the bound lies past the current window. It follows
+    /// the paths of `on_respond`, `served`, `attempt_failed` and
+    /// `after_failure`; a request delay only adds to it.
+    pub(super) fn next_request_from(&self, a: &Arrival, response: Response) -> SimTime {
+        let (device, flight) = (a.device, &a.flight);
+        let r = response.at;
+        let plan = &self.plans[a.cohort as usize];
+        let local = device - plan.first;
+        match response.outcome {
+            // The next hop is a request at once.
+            Outcome::Served if flight.hop + 1 < plan.route.len() => r,
+            Outcome::Served => {
+                let issued = match plan.approval(local, r) {
+                    None => r,
+                    Some(Ok(approved)) => approved,
+                    Some(Err(dropped)) => return dropped,
+                };
+                // Delivered at once or at a later check-in, the new
+                // certificate is not tried for before it is due.
+                plan.due(local, &plan.new_certificate(issued)).max(r)
+            }
+            _ if flight.attempt < plan.spec.client.attempts => r + plan.spec.client.attempt_spacing,
+            _ => r
+                .max(flight.try_at + plan.retry_interval())
+                .max(flight.try_at + SimDuration(1)),
         }
     }
 
