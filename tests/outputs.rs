@@ -128,3 +128,15 @@ fn ctrl_c_stops_cleanly_and_keeps_the_earlier_report() {
     );
     assert!(leftovers(tmp.path(), "report").is_empty());
 }
+
+/// The README's cohort field table names every cohort counter (they are
+/// defined once, in metrics/cohort.rs; the README is written by hand).
+#[test]
+fn the_readme_lists_every_cohort_counter() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for c in certfleet::metrics::Counter::ALL {
+        let row = format!("| `{}` |", c.name());
+        assert!(readme.contains(&row), "README.md has no row {row}");
+    }
+}

@@ -370,3 +370,70 @@ fn mass_revocation_ari_replaces_everything_in_time_certbot_does_not() {
         "6 h after the revocation: {wave} arrivals vs {before} before; expected ~{expected_extra} more"
     );
 }
+
+/// The figure a library file's header names on its `# HEADLINE.` line,
+/// as a JSON pointer (`stages.ndes.failed_outage` → `/stages/ndes/failed_outage`).
+fn headline_key(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| l.starts_with("# HEADLINE."))?;
+    let start = line.find('`')? + 1;
+    let end = start + line[start..].find('`')?;
+    Some(
+        line[start..end]
+            .split('.')
+            .map(|p| format!("/{p}"))
+            .collect(),
+    )
+}
+
+/// Every library file (but the benchmark) says in its header which headline
+/// figure answers its question; the run's headline holds that figure, the
+/// printed summary shows its value, and report.html shows it in "The answer"
+/// with the value from summary.json. Run at 2 %: only the choice of figures
+/// and their agreement are checked here, not the values.
+#[test]
+fn every_scenario_headline_names_the_figure_that_answers_it() {
+    use certfleet::report::{html, print_summary};
+    for entry in std::fs::read_dir(library()).expect("scenarios/ exists") {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.extension().is_none_or(|x| x != "toml") || stem == "bench-1m" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let key = headline_key(&text).unwrap_or_else(|| panic!("{stem}: no `# HEADLINE.` line"));
+        let (_, summary) = run_scaled(&stem, 0.02);
+        let json = serde_json::to_value(&summary).unwrap();
+        let value = json
+            .pointer(&key)
+            .unwrap_or_else(|| panic!("{stem}: {key} is not in summary.json"));
+        let item = summary
+            .headline
+            .iter()
+            .find(|h| h.key == key)
+            .unwrap_or_else(|| panic!("{stem}: {key} is not among the headline figures"));
+        let shown = item.show.format(value);
+        let mut printed = Vec::new();
+        print_summary(&summary, &mut printed).unwrap();
+        let printed = String::from_utf8(printed).unwrap();
+        assert!(
+            printed
+                .lines()
+                .any(|l| l.contains(&item.label) && l.trim_end().ends_with(&shown)),
+            "{stem}: the printed summary does not show {} = {shown}:\n{printed}",
+            item.label
+        );
+        let page = html::run_report(&summary, &[]);
+        let section = &page[page
+            .find("<section id=\"headline\">")
+            .expect("headline section")..];
+        let section = &section[..section.find("</section>").unwrap()];
+        let span = format!(
+            "data-key=\"{key}\" data-value=\"{}\"",
+            value.to_string().replace('"', "&quot;")
+        );
+        assert!(
+            section.contains(&span),
+            "{stem}: report.html's answer lacks {span}"
+        );
+    }
+}

@@ -228,7 +228,8 @@ fn merged_shards_equal_a_single_sweep_byte_for_byte() {
     let merged = dir.path().join("merged");
     merge(&shard_dirs, &merged).unwrap();
     let (a, b) = (files(&single), files(&merged));
-    assert_eq!(a.len(), 7 + 9, "{:?}", a.keys());
+    // 3 charts as SVG and PNG, sweep.html, 3 tables and texts, 9 runs.
+    assert_eq!(a.len(), 11 + 9, "{:?}", a.keys());
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
         assert!(b[name] == *bytes, "{} differs", name.display());
@@ -360,4 +361,70 @@ fn sweep_table_errors_point_at_the_line() {
         .unwrap()
         .to_string();
     assert!(err.contains("no key `nonexistent` under `ca`"), "{err}");
+}
+
+/// `--scale` keeps the question the same: renewal-threshold at full size
+/// and at 0.1 (stage capacity and the busiest-hour target scaled with the
+/// fleet) reach the same recommendation, or their intervals overlap at the
+/// points that decide it. Four windows around the answer (7–28 days) and
+/// four replications keep it to ~20 s of CPU. Each point's expiry rate at
+/// 0.1 (6,000 devices, ~5 expired) and its busiest hour (~30 requests) are
+/// noisy, so the points may differ by chance; two 95 % intervals of the
+/// same quantity fail to overlap with probability below 1 % (t intervals
+/// of 4 replications are wider still), and the seeds are fixed, so this
+/// test fails on a scaling that changes the load ratio (the CA kept at full
+/// capacity, as before, or the target left at 330), not on noise.
+#[test]
+fn scaling_renewal_threshold_keeps_its_recommendation() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/renewal-threshold.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let targets = || Targets {
+        max_expiry_rate: Some(0.001),
+        max_peak_per_hour: Some(330.0),
+    };
+    let param = "cohorts.*.client.renewal.window,server.renewal.window=7d,14d,21d,28d";
+    let run = |scale: Option<f64>, name: &str| {
+        let plan = Plan::new(&text, &path, spec_of(&[param], 4, targets()), scale).unwrap();
+        sweep(&plan, &dir.path().join(name), 2).1
+    };
+    let full = run(None, "full");
+    let small = run(Some(0.1), "small");
+    // What serves the fleet and the absolute target scale with it.
+    let base = certfleet::scenario::parse(&text, &path).unwrap();
+    let scaled = base.clone().scaled(0.1);
+    let capacity = |s: &certfleet::model::Scenario| {
+        s.ca.workers as f64 / s.ca.service_time.mean().as_secs_f64()
+    };
+    assert!((capacity(&scaled) / capacity(&base) - 0.1).abs() < 1e-9);
+    let plan = Plan::new(&text, &path, spec_of(&[param], 4, targets()), Some(0.1)).unwrap();
+    assert_eq!(plan.manifest.spec.targets.max_peak_per_hour, Some(33.0));
+
+    let overlap = |a: [f64; 2], b: [f64; 2]| a[0] <= b[1] && b[0] <= a[1];
+    let agree_at = |i: usize| {
+        let (f, s) = (&full.points[i], &small.points[i]);
+        let e = |p: &certfleet::sweep::output::PointStats| p.metrics["expiry_rate"].ci95.unwrap();
+        let h = |p: &certfleet::sweep::output::PointStats, k: f64| {
+            let [lo, hi] = p.metrics["peak_hour_arrivals"].ci95.unwrap();
+            [lo * k, hi * k]
+        };
+        overlap(e(f), e(s)) && overlap(h(f, 0.1), h(s, 1.0))
+    };
+    let (a, b) = (full.recommendation.best, small.recommendation.best);
+    assert!(
+        a.is_some() && b.is_some(),
+        "{full:?} / {small:?}",
+        full = full.recommendation.text,
+        small = small.recommendation.text
+    );
+    if a != b {
+        for i in [a.unwrap(), b.unwrap()] {
+            assert!(
+                agree_at(i),
+                "full size recommends {:?}, 0.1 recommends {:?}; at point {i} the intervals do not overlap",
+                full.recommendation.best_point,
+                small.recommendation.best_point
+            );
+        }
+    }
 }

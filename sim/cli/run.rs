@@ -25,7 +25,9 @@ pub struct RunArgs {
     /// Output folder [default: outputs/<scenario file name>]. Replaced as a whole when the run completes.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Multiply every cohort's count by F (e.g. 0.01 for a quick look at 1 % of the fleet).
+    /// Run at F of the size (e.g. 0.01 for a quick look at 1 % of the fleet): every cohort's count
+    /// and every stage's capacity (workers, else service rate) and queue limit are multiplied by F,
+    /// so load ratios and expiry rates stay those of the full fleet.
     #[arg(long, value_name = "F")]
     pub scale: Option<f64>,
     /// Worker threads for the parallel phases [default: all cores]. Results do not depend on it.
@@ -95,7 +97,13 @@ fn bad_input(errors: impl std::fmt::Display) -> ExitCode {
 fn scaled(scenario: Scenario, scale: Option<f64>) -> Result<Scenario, ExitCode> {
     match scale {
         None => Ok(scenario),
-        Some(f) if f.is_finite() && f > 0.0 => Ok(scenario.scaled(f)),
+        Some(f) if f.is_finite() && f > 0.0 => {
+            let (scaled, notes) = scenario.scaled_with_notes(f);
+            for note in notes {
+                eprintln!("warning: --scale {f}: {note}");
+            }
+            Ok(scaled)
+        }
         Some(f) => {
             eprintln!("error: --scale must be a number above 0, got {f}\n  hint: --scale 0.01 runs at 1 % of the fleet");
             Err(ExitCode::from(EXIT_BAD_INPUT))

@@ -36,7 +36,8 @@ pub struct SweepArgs {
     /// outputs/<name>-sweep-shard-I-of-N with --shard]. Holds runs/ for resuming.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Multiply every cohort's count by F.
+    /// Run at F of the size: cohort counts, stage capacities and the --max-peak-per-hour target
+    /// are multiplied by F (see `certfleet run --help`).
     #[arg(long, value_name = "F")]
     pub scale: Option<f64>,
     /// Parallel runs [default: all cores]. Results do not depend on it.
@@ -209,6 +210,20 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    if let (Some(f), Ok(base)) = (
+        args.scale,
+        certfleet::scenario::parse(&text, &args.scenario),
+    ) {
+        for note in base.scaled_with_notes(f).1 {
+            eprintln!("warning: --scale {f}: {note}");
+        }
+        if let Some(p) = spec.targets.max_peak_per_hour {
+            eprintln!(
+                "note: --scale {f}: the busiest-hour target {p} becomes {} for the scaled fleet",
+                p * f
+            );
+        }
+    }
     let plan = match Plan::new(&text, &args.scenario, spec, args.scale) {
         Ok(p) => p,
         Err(e) => return bad(e),

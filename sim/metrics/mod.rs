@@ -6,6 +6,6 @@ mod stage;
 pub mod stats;
 mod waits;
 
-pub use cohort::CohortCounters;
+pub use cohort::{CohortCounters, Counter, CounterInfo, Counts};
 pub use stage::{MinuteSeries, StageCounts, StageMetrics};
 pub use waits::{HourlyWaits, WaitBins, WAIT_BINS};

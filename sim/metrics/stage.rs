@@ -54,6 +54,9 @@ pub struct MinuteSeries {
     /// Requests joining and leaving the queue in each minute.
     pub queue_in: Vec<u32>,
     pub queue_out: Vec<u32>,
+    /// The longest queue reached at an arrival in each minute (the queue
+    /// only grows at arrivals; see [`MinuteSeries::longest_queue`]).
+    pub queue_max: Vec<u32>,
 }
 
 impl MinuteSeries {
@@ -67,6 +70,7 @@ impl MinuteSeries {
             failed_outage: v(),
             queue_in: v(),
             queue_out: v(),
+            queue_max: v(),
         }
     }
 
@@ -101,6 +105,19 @@ impl MinuteSeries {
             .map(|(&i, &o)| {
                 q += i as i64 - o as i64;
                 q.max(0) as u64
+            })
+            .collect()
+    }
+
+    /// The longest queue within each minute: the queue at the end of the
+    /// previous minute, or the longest it grew to at an arrival in this one.
+    pub fn longest_queue(&self) -> Vec<u64> {
+        let ends = self.queue_lengths();
+        (0..ends.len())
+            .map(|i| {
+                let before = if i > 0 { ends[i - 1] } else { 0 };
+                let during = self.queue_max.get(i).copied().unwrap_or(0) as u64;
+                before.max(during).max(ends[i])
             })
             .collect()
     }
@@ -210,8 +227,14 @@ impl StageObserver for StageMetrics {
         self.abandoned_work = self.abandoned_work + within(end - abandoned);
     }
 
-    fn queue_length(&mut self, waiting: usize) {
+    fn queue_length(&mut self, at: SimTime, waiting: usize) {
         self.max_queue = self.max_queue.max(waiting);
+        if let Some(c) = usize::try_from(at.minute())
+            .ok()
+            .and_then(|m| self.minutes.queue_max.get_mut(m))
+        {
+            *c = (*c).max(u32::try_from(waiting).unwrap_or(u32::MAX));
+        }
     }
 }
 

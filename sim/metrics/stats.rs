@@ -28,6 +28,112 @@ pub fn wilson_interval(successes: u64, n: u64, z: f64) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The exact (Clopper–Pearson) 95 % interval of a binomial proportion:
+/// `successes` of `n`. Never zero-width: at 0 of n the upper end is
+/// 1 − 0.025^(1/n) ≈ 3.7/n. Clopper & Pearson (1934), "The use of
+/// confidence or fiducial limits illustrated in the case of the binomial",
+/// Biometrika 26(4).
+pub fn clopper_pearson(successes: u64, n: u64) -> (f64, f64) {
+    const HALF_ALPHA: f64 = 0.025;
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (x, nf) = (successes.min(n) as f64, n as f64);
+    let lo = if successes == 0 {
+        0.0
+    } else if successes >= n {
+        HALF_ALPHA.powf(1.0 / nf)
+    } else {
+        beta_quantile(HALF_ALPHA, x, nf - x + 1.0)
+    };
+    let hi = if successes >= n {
+        1.0
+    } else if successes == 0 {
+        1.0 - HALF_ALPHA.powf(1.0 / nf)
+    } else {
+        beta_quantile(1.0 - HALF_ALPHA, x + 1.0, nf - x)
+    };
+    (lo, hi)
+}
+
+/// The `p` quantile of Beta(a, b), by bisection on the regularized
+/// incomplete beta function (monotone in x; 80 halvings reach f64 precision).
+fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if incomplete_beta(mid, a, b) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The regularized incomplete beta function I_x(a, b), by its continued
+/// fraction (modified Lentz; Press et al., Numerical Recipes, §6.4).
+fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let ln_front =
+        libm::lgamma(a + b) - libm::lgamma(a) - libm::lgamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    let front = ln_front.exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_fraction(x, a, b) / a
+    } else {
+        1.0 - front * beta_fraction(1.0 - x, b, a) / b
+    }
+}
+
+fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    // Converges in O(√max(a, b)) steps: a million devices need ~1,000.
+    for m in 1..20_000 {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let del = d * c;
+        h *= del;
+        if (del - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
 /// The largest sum over `window` consecutive entries, and where it starts
 /// (the first such place if several tie).
 pub fn peak_window(series: &[u32], window: usize) -> (usize, u64) {
@@ -62,6 +168,25 @@ mod tests {
         let (lo, hi) = wilson_interval(0, 1000, 1.96);
         assert_eq!(lo, 0.0);
         assert!(hi > 0.003 && hi < 0.004, "{hi}");
+    }
+
+    #[test]
+    fn clopper_pearson_matches_published_values() {
+        // 0 of n: 1 − 0.025^(1/n); 0 of 1000 → 0.003682.
+        let (lo, hi) = clopper_pearson(0, 1000);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.003_682).abs() < 1e-6, "{hi}");
+        // 10 of 100: (0.04901, 0.17622), standard tables (e.g. R's binom.test).
+        let (lo, hi) = clopper_pearson(10, 100);
+        assert!(
+            (lo - 0.049_005).abs() < 1e-5 && (hi - 0.176_223).abs() < 1e-5,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = clopper_pearson(5, 5);
+        assert!((lo - 0.478_176).abs() < 1e-5 && hi == 1.0, "{lo}");
+        // Large n: close to the normal approximation.
+        let (lo, hi) = clopper_pearson(10_000, 1_000_000);
+        assert!(lo < 0.01 && hi > 0.01 && hi - lo < 0.0005, "{lo} {hi}");
     }
 
     #[test]

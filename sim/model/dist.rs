@@ -85,6 +85,33 @@ impl DurationDist {
         }
     }
 
+    /// The same shape with every duration multiplied by `factor` (its
+    /// mean too): a stage whose service time is scaled serves `1/factor`
+    /// times as many requests.
+    pub fn scaled(&self, factor: f64) -> Self {
+        let f = |d: SimDuration| d.mul_f64(factor);
+        match *self {
+            DurationDist::Fixed { value } => DurationDist::Fixed { value: f(value) },
+            DurationDist::Uniform { min, max } => DurationDist::Uniform {
+                min: f(min),
+                max: f(max),
+            },
+            DurationDist::Exponential { mean } => DurationDist::Exponential { mean: f(mean) },
+            DurationDist::Normal { mean, sd } => DurationDist::Normal {
+                mean: f(mean),
+                sd: f(sd),
+            },
+            DurationDist::Lognormal { median, sigma } => DurationDist::Lognormal {
+                median: f(median),
+                sigma,
+            },
+            DurationDist::Weibull { mean, shape } => DurationDist::Weibull {
+                mean: f(mean),
+                shape,
+            },
+        }
+    }
+
     /// Problems with the parameters, as (field, message) pairs.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

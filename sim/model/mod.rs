@@ -14,7 +14,7 @@ pub mod spec;
 pub mod stage;
 pub mod zone;
 
-pub use spec::{Cohort, Scenario};
+pub use spec::{Cohort, HeadlineFigure, ReportSpec, Scenario};
 
 /// The most devices a scenario may have: a device id is 32 bits in the
 /// engine's event keys.

@@ -45,6 +45,46 @@ pub struct Scenario {
     /// lifetime changes, at their dates.
     #[serde(default)]
     pub events: Vec<ScheduledEvent>,
+    /// How the printed summary and report.html present the run.
+    #[serde(default, skip_serializing_if = "ReportSpec::is_automatic")]
+    pub report: ReportSpec,
+}
+
+/// The `[report]` table: which headline figures answer the scenario's
+/// question. Absent: chosen from what the scenario contains.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// The headline figures, in order (replaces the automatic choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<Vec<HeadlineFigure>>,
+}
+
+impl ReportSpec {
+    pub fn is_automatic(&self) -> bool {
+        self.headline.is_none()
+    }
+}
+
+/// A group of headline figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadlineFigure {
+    /// Expiry rate with its interval, per cohort when there are several.
+    Expiry,
+    /// Devices without a valid certificate at the end (and stranded).
+    InvalidAtEnd,
+    /// Failures at each stage and the CA, by cause.
+    StageFailures,
+    /// Revoked certificates, those not replaced in time, the last replacement.
+    Revocation,
+    /// CA requests per day in each period between lifetime changes.
+    LoadPeriods,
+    /// After a template bump or offline episode: time until 50/90/99 % of
+    /// the affected devices hold a valid certificate again; queue drained.
+    Recovery,
+    /// CA peak minute and hour, waits, longest queue, backlog at the end.
+    CaLoad,
 }
 
 fn default_seed() -> u64 {
@@ -101,16 +141,55 @@ impl Scenario {
             .fold(0u64, |sum, c| sum.saturating_add(c.count))
     }
 
-    /// The same scenario with every cohort's count multiplied by `factor`
-    /// (rounded, at least one device per non-empty cohort): `--scale 0.01`
-    /// runs a scenario at 1 % of its size.
-    pub fn scaled(mut self, factor: f64) -> Self {
+    /// The same scenario at `factor` of its size (see [`Scenario::scaled_with_notes`]).
+    pub fn scaled(self, factor: f64) -> Self {
+        self.scaled_with_notes(factor).0
+    }
+
+    /// The same scenario at `factor` of its size, asking the same question:
+    /// every cohort's count is multiplied by `factor` (rounded, at least one
+    /// device per non-empty cohort), and so is what serves them, so that
+    /// load ratios stay those of the full fleet. Each stage (the CA
+    /// included) keeps its service time and gets `factor` × its workers
+    /// when that is a whole number of at least one; otherwise the workers
+    /// are rounded (at least one) and the service time is stretched by
+    /// the rest (1 worker at `--scale 0.1`: 10 × the service time). A queue
+    /// limit scales with the workers (at least 1; 0 stays 0). The notes
+    /// say, per stage, what changed whenever service times had to stretch.
+    pub fn scaled_with_notes(mut self, factor: f64) -> (Self, Vec<String>) {
         for c in &mut self.cohorts {
             if c.count > 0 {
                 c.count = ((c.count as f64 * factor).round() as u64).max(1);
             }
         }
-        self
+        let mut notes = Vec::new();
+        if factor == 1.0 {
+            return (self, notes);
+        }
+        let stages = std::iter::once(("ca", &mut self.ca))
+            .chain(self.stages.iter_mut().map(|(n, c)| (n.as_str(), c)));
+        for (name, config) in stages {
+            let exact = config.workers as f64 * factor;
+            let workers = (exact.round().max(1.0)).min(u32::MAX as f64) as u32;
+            let stretch = workers as f64 / exact;
+            if (stretch - 1.0).abs() > 1e-9 {
+                let before = config.service_time.mean();
+                config.service_time = config.service_time.scaled(stretch);
+                notes.push(format!(
+                    "{name}: {} worker(s) × {factor} is not a whole number, so it gets {workers} \
+                     worker(s) with a mean service time of {} instead of {before}: its capacity \
+                     scales with the fleet (backlogs build and drain as at full size), but \
+                     each request takes {stretch:.2}× as long to serve",
+                    config.workers,
+                    config.service_time.mean()
+                ));
+            }
+            config.workers = workers;
+            if let Some(limit) = config.queue_limit.filter(|&l| l > 0) {
+                config.queue_limit = Some(((limit as f64 * factor).round() as u64).max(1));
+            }
+        }
+        (self, notes)
     }
 
     /// The lifetime of certificates issued to `cohort` at `at`, after any

@@ -108,7 +108,7 @@ pub trait StageObserver {
     /// A worker is busy from `start` for `busy`, the last `abandoned` of it
     /// on a request nobody waits for any more.
     fn work(&mut self, start: SimTime, busy: SimDuration, abandoned: SimDuration);
-    fn queue_length(&mut self, waiting: usize);
+    fn queue_length(&mut self, at: SimTime, waiting: usize);
 }
 
 /// Reports how a request ended, and returns that answer.
@@ -278,7 +278,7 @@ impl Stage {
         if leaves > now {
             self.leaves_queue_at.push(Reverse(leaves));
             obs.queued(now, leaves);
-            obs.queue_length(self.leaves_queue_at.len());
+            obs.queue_length(now, self.leaves_queue_at.len());
         }
     }
 
@@ -322,7 +322,7 @@ mod tests {
             self.busy = self.busy + busy;
             self.abandoned = self.abandoned + abandoned;
         }
-        fn queue_length(&mut self, _: usize) {}
+        fn queue_length(&mut self, _: SimTime, _: usize) {}
     }
 
     fn s(secs: i64) -> SimTime {

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::charts::{self, Bar, BarChart, Bucketing, Figure, Panel, Series, TimeAxis, TimeChart};
 use super::html::{self, escape, num, Show};
+use super::units;
 use super::{StagedDir, CHARTS_DIR, FORMAT};
 use crate::engine::calendar::parse_instant;
 use crate::engine::time::parse_duration;
@@ -59,11 +60,21 @@ pub struct RunOutputs {
     pub horizon_minutes: usize,
     /// CA arrivals per minute (dense; timeseries.csv omits quiet minutes).
     pub arrivals: Vec<u32>,
+    /// The CA's longest queue within each minute (dense).
+    pub longest_queue: Vec<u32>,
+    /// The CA's p99 queue wait per hour of arrival, in seconds (hours in
+    /// which a request entered service).
+    pub wait_p99: Vec<(usize, f64)>,
     /// Devices without a valid certificate at the end of each day, all cohorts.
     pub invalid_per_day: Vec<f64>,
 }
 
-const REQUIRED: [&str; 3] = ["summary.json", "timeseries.csv", "invalid_daily.csv"];
+const REQUIRED: [&str; 4] = [
+    "summary.json",
+    "timeseries.csv",
+    "waits.csv",
+    "invalid_daily.csv",
+];
 
 fn unreadable(path: &Path, reason: impl ToString) -> CompareError {
     CompareError::Unreadable {
@@ -135,20 +146,59 @@ pub fn load(dir: &Path) -> Result<RunOutputs, CompareError> {
 
     let ts = dir.join("timeseries.csv");
     let (header, rows) = read_csv(&ts)?;
-    let (minute_col, arrivals_col) = (
+    let (stage_col, minute_col, arrivals_col, queue_col) = (
+        column(&header, "stage", &ts)?,
         column(&header, "minute", &ts)?,
         column(&header, "arrivals", &ts)?,
+        column(&header, "longest_queue", &ts)?,
     );
     let mut arrivals = vec![0u32; horizon_minutes];
-    for row in rows {
+    let mut longest_queue = vec![0u32; horizon_minutes];
+    for row in rows
+        .iter()
+        .filter(|r| r.get(stage_col).is_some_and(|s| s == "ca"))
+    {
         let parse = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
-        match (parse(minute_col), parse(arrivals_col)) {
-            (Some(m), Some(a)) => {
+        match (parse(minute_col), parse(arrivals_col), parse(queue_col)) {
+            (Some(m), Some(a), Some(q)) => {
                 if let Some(slot) = arrivals.get_mut(m as usize) {
                     *slot = a.min(u32::MAX as u64) as u32;
                 }
+                if let Some(slot) = longest_queue.get_mut(m as usize) {
+                    *slot = q.min(u32::MAX as u64) as u32;
+                }
             }
-            _ => return Err(unreadable(&ts, "a row without a minute or arrivals number")),
+            _ => {
+                return Err(unreadable(
+                    &ts,
+                    "a row without a minute, arrivals or longest_queue number",
+                ))
+            }
+        }
+    }
+
+    let wp = dir.join("waits.csv");
+    let (header, rows) = read_csv(&wp)?;
+    let (stage_col, hour_col, p99_col) = (
+        column(&header, "stage", &wp)?,
+        column(&header, "hour", &wp)?,
+        column(&header, "wait_p99_s", &wp)?,
+    );
+    let mut wait_p99 = Vec::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.get(stage_col).is_some_and(|s| s == "ca"))
+    {
+        let hour = row.get(hour_col).and_then(|v| v.parse::<usize>().ok());
+        let p99 = row.get(p99_col).and_then(|v| v.parse::<f64>().ok());
+        match (hour, p99) {
+            (Some(h), Some(p)) => wait_p99.push((h, p)),
+            _ => {
+                return Err(unreadable(
+                    &wp,
+                    "a row without an hour or wait_p99_s number",
+                ))
+            }
         }
     }
 
@@ -177,6 +227,8 @@ pub fn load(dir: &Path) -> Result<RunOutputs, CompareError> {
         start_unix_ms,
         horizon_minutes,
         arrivals,
+        longest_queue,
+        wait_p99,
         invalid_per_day,
     })
 }
@@ -210,51 +262,161 @@ pub fn load_all(dirs: &[PathBuf]) -> Result<Vec<RunOutputs>, CompareError> {
     Ok(runs)
 }
 
-/// The rows of the comparison table: (label, JSON pointer, how to show it).
-const ROWS: [(&str, &str, Show); 22] = [
-    ("scenario", "/scenario", Show::Text),
-    ("seed", "/seed", Show::Text),
-    ("devices", "/totals/devices", Show::Int),
-    ("expiry rate", "/totals/expiry_rate", Show::Pct),
-    (
-        "expiry rate, 95 % CI low",
-        "/totals/expiry_rate_ci95/0",
-        Show::Pct,
-    ),
-    (
-        "expiry rate, 95 % CI high",
-        "/totals/expiry_rate_ci95/1",
-        Show::Pct,
-    ),
-    (
-        "devices whose certificate expired",
-        "/totals/devices_expired",
-        Show::Int,
-    ),
-    ("stranded at the end", "/totals/stranded_at_end", Show::Int),
-    (
-        "device-days without a valid certificate",
-        "/totals/expired_device_days",
-        Show::Ratio,
-    ),
-    ("certificates obtained", "/totals/renewals", Show::Int),
-    ("CA requests", "/ca/arrivals", Show::Int),
-    ("CA served", "/ca/served", Show::Int),
-    ("CA refused", "/ca/refused", Show::Int),
-    ("CA timed out", "/ca/timed_out", Show::Int),
-    ("CA failed by outage", "/ca/failed_outage", Show::Int),
-    (
-        "peak minute (requests)",
-        "/ca/peak_minute/arrivals",
-        Show::Int,
-    ),
-    ("peak minute at", "/ca/peak_minute/at", Show::Text),
-    ("peak hour (requests)", "/ca/peak_hour/arrivals", Show::Int),
-    ("peak-to-mean", "/ca/peak_to_mean", Show::Ratio),
-    ("queue wait p95", "/ca/wait_p95_s", Show::Secs),
-    ("longest queue", "/ca/max_queue", Show::Int),
-    ("CA utilisation", "/ca/utilisation", Show::Pct),
-];
+/// One row of the comparison: how people read it, its name in
+/// compare.csv, where it is in each summary.json and how it is shown.
+pub struct Row {
+    pub label: String,
+    pub name: String,
+    pub pointer: String,
+    pub show: Show,
+}
+
+fn row(label: impl Into<String>, name: impl Into<String>, pointer: &str, show: Show) -> Row {
+    Row {
+        label: label.into(),
+        name: name.into(),
+        pointer: pointer.to_string(),
+        show,
+    }
+}
+
+/// Names in the order they first appear across the runs' summaries.
+fn union_of_keys(runs: &[RunOutputs], object: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in runs {
+        if let Some(map) = r.summary.get(object).and_then(Value::as_object) {
+            for name in map.keys() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+    }
+    names
+}
+
+fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// The rows of the comparison: the fleet, each cohort, each stage and the CA.
+pub fn rows(runs: &[RunOutputs]) -> Vec<Row> {
+    let mut out = vec![
+        row("scenario", "scenario", "/scenario", Show::Text),
+        row("seed", "seed", "/seed", Show::Text),
+        row("devices", "totals.devices", "/totals/devices", Show::Int),
+        row(
+            "expiry rate",
+            "totals.expiry_rate",
+            "/totals/expiry_rate",
+            Show::Pct,
+        ),
+        row(
+            "expiry rate, 95 % CI low",
+            "totals.expiry_rate_ci95_low",
+            "/totals/expiry_rate_ci95/0",
+            Show::Pct,
+        ),
+        row(
+            "expiry rate, 95 % CI high",
+            "totals.expiry_rate_ci95_high",
+            "/totals/expiry_rate_ci95/1",
+            Show::Pct,
+        ),
+        row(
+            "devices whose certificate expired",
+            "totals.devices_expired",
+            "/totals/devices_expired",
+            Show::Int,
+        ),
+        row(
+            "without a valid certificate at the end",
+            "totals.invalid_at_end",
+            "/totals/invalid_at_end",
+            Show::Int,
+        ),
+        row(
+            "stranded at the end",
+            "totals.stranded_at_end",
+            "/totals/stranded_at_end",
+            Show::Int,
+        ),
+        row(
+            "device-days without a valid certificate",
+            "totals.expired_device_days",
+            "/totals/expired_device_days",
+            Show::Number,
+        ),
+        row(
+            "certificates obtained",
+            "totals.renewals",
+            "/totals/renewals",
+            Show::Int,
+        ),
+    ];
+    for cohort in union_of_keys(runs, "cohorts") {
+        let p = format!("/cohorts/{}", escape_pointer(&cohort));
+        for (what, field, show) in [
+            ("expiry rate", "expiry_rate", Show::Pct),
+            ("stranded at the end", "stranded_at_end", Show::Int),
+            (
+                "without a valid certificate at the end",
+                "invalid_at_end",
+                Show::Int,
+            ),
+            ("certificates obtained", "renewals", Show::Int),
+        ] {
+            out.push(row(
+                format!("{cohort}: {what}"),
+                format!("cohorts.{cohort}.{field}"),
+                &format!("{p}/{field}"),
+                show,
+            ));
+        }
+    }
+    let stages = union_of_keys(runs, "stages")
+        .into_iter()
+        .map(|n| {
+            (
+                n.clone(),
+                format!("stages.{n}"),
+                format!("/stages/{}", escape_pointer(&n)),
+            )
+        })
+        .chain(std::iter::once((
+            "CA".to_string(),
+            "ca".to_string(),
+            "/ca".to_string(),
+        )));
+    for (name, csv, p) in stages {
+        for (what, field, show) in [
+            ("requests", "arrivals", Show::Int),
+            ("requests failed", "failed", Show::Int),
+            ("refused (queue full)", "refused", Show::Int),
+            ("timed out", "timed_out", Show::Int),
+            ("failed by outage", "failed_outage", Show::Int),
+            ("peak minute (requests)", "peak_minute/arrivals", Show::Int),
+            ("peak hour (requests)", "peak_hour/arrivals", Show::Int),
+            ("queue wait p50", "wait_p50_s", Show::Duration),
+            ("queue wait p99", "wait_p99_s", Show::Duration),
+            ("longest queue", "max_queue", Show::Int),
+            ("utilisation", "utilisation", Show::Pct),
+            (
+                "waiting or in service at the end",
+                "in_system_at_end",
+                Show::Int,
+            ),
+        ] {
+            out.push(row(
+                format!("{name}: {what}"),
+                format!("{csv}.{}", field.replace('/', ".")),
+                &format!("{p}/{field}"),
+                show,
+            ));
+        }
+    }
+    out
+}
 
 fn path_parts(pointer: &str) -> Vec<&str> {
     pointer.split('/').skip(1).collect()
@@ -265,9 +427,9 @@ fn write_table(runs: &[RunOutputs], w: &mut dyn Write) -> io::Result<()> {
     let mut header = vec!["metric".to_string()];
     header.extend(runs.iter().map(|r| r.label.clone()));
     out.write_record(&header).map_err(io::Error::other)?;
-    for (_, pointer, _) in ROWS {
-        let mut record = vec![pointer.trim_start_matches('/').replace('/', ".")];
-        record.extend(runs.iter().map(|r| match r.summary.pointer(pointer) {
+    for row in rows(runs) {
+        let mut record = vec![row.name.clone()];
+        record.extend(runs.iter().map(|r| match r.summary.pointer(&row.pointer) {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
             None => String::new(),
@@ -277,14 +439,87 @@ fn write_table(runs: &[RunOutputs], w: &mut dyn Write) -> io::Result<()> {
     out.flush()
 }
 
-fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
+/// The comparison as text for the terminal: one line per row, one column
+/// per run, in the units people read.
+pub fn table_text(runs: &[RunOutputs]) -> String {
+    let rows = rows(runs);
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            runs.iter()
+                .map(|r| {
+                    let v = r
+                        .summary
+                        .pointer(&row.pointer)
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    row.show.format(&v)
+                })
+                .collect()
+        })
+        .collect();
+    let label_width = rows
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let widths: Vec<usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain(std::iter::once(r.label.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let pad = |s: &str, w: usize| format!("{}{s}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let mut out = String::new();
+    let _ = write!(out, "  {}", " ".repeat(label_width));
+    for (r, w) in runs.iter().zip(&widths) {
+        let _ = write!(out, "  {}", pad(&r.label, *w));
+    }
+    out.push('\n');
+    for (row, cells) in rows.iter().zip(&cells) {
+        let _ = write!(
+            out,
+            "  {}{}",
+            row.label,
+            " ".repeat(label_width - row.label.chars().count())
+        );
+        for (c, w) in cells.iter().zip(&widths) {
+            let _ = write!(out, "  {}", pad(c, *w));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// How runs are laid over each other on the time charts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    /// On the calendar: each run at its own dates.
+    Calendar,
+    /// On time since each run's start.
+    Start,
+}
+
+fn figures(runs: &[RunOutputs], align: Align) -> Vec<Figure> {
     let origin = runs.iter().map(|r| r.start_unix_ms).min().unwrap_or(0);
-    let offset = |r: &RunOutputs| ((r.start_unix_ms - origin) / 60_000) as f64;
+    let offset = |r: &RunOutputs| match align {
+        Align::Calendar => ((r.start_unix_ms - origin) / 60_000) as f64,
+        Align::Start => 0.0,
+    };
     let span = runs
         .iter()
         .map(|r| offset(r) + r.horizon_minutes as f64)
         .fold(1.0, f64::max);
-    let axis = TimeAxis::new(origin, span);
+    let axis = match align {
+        Align::Calendar => TimeAxis::new(origin, span),
+        Align::Start => TimeAxis::since_start(span),
+    };
     let bucket = Bucketing::for_span(span as usize, 1);
     let day_bucket = Bucketing::for_span(span as usize, 1440);
     let shift = |points: Vec<(f64, f64)>, by: f64| -> Vec<(f64, f64)> {
@@ -300,6 +535,53 @@ fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
                 offset(r),
             ),
             color: i,
+        })
+        .collect();
+    let queue = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Series {
+            name: r.label.clone(),
+            points: shift(bucket.max_per_bucket(&r.longest_queue, 1), offset(r)),
+            color: i,
+        })
+        .collect();
+    // p99 waits per hour: the largest in each bucket of the chart, in the
+    // unit the largest reads best in.
+    let hour_bucket = Bucketing::for_span(span as usize, 60);
+    let per = (hour_bucket.minutes / 60).max(1);
+    let top = runs
+        .iter()
+        .flat_map(|r| r.wait_p99.iter().map(|w| w.1))
+        .fold(0.0, f64::max);
+    let (unit, unit_s) = units::duration_axis(top);
+    let waits = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut points: Vec<(f64, f64)> = Vec::new();
+            for &(hour, p99) in &r.wait_p99 {
+                let x = (hour / per * per * 60) as f64 + offset(r);
+                let step = (per * 60) as f64;
+                match points.last().copied() {
+                    Some(last) if last.0 == x => {
+                        if let Some(l) = points.last_mut() {
+                            l.1 = l.1.max(p99 / unit_s);
+                        }
+                    }
+                    Some(last) if x - last.0 > step => {
+                        // Hours without a started request: a gap.
+                        points.push((last.0 + step, f64::NAN));
+                        points.push((x, p99 / unit_s));
+                    }
+                    _ => points.push((x, p99 / unit_s)),
+                }
+            }
+            Series {
+                name: r.label.clone(),
+                points,
+                color: i,
+            }
         })
         .collect();
     let invalid = runs
@@ -334,7 +616,12 @@ fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
                 label: r.label.clone(),
                 value: v,
                 ci: Some((lo, hi)),
-                text: format!("{v:.2} % [{lo:.2}–{hi:.2}]"),
+                text: format!(
+                    "{} [{} – {}]",
+                    units::share(v / 100.0),
+                    units::share(lo / 100.0),
+                    units::share(hi / 100.0)
+                ),
                 color: i,
             }
         })
@@ -355,6 +642,46 @@ fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
                 series: arrivals,
                 limit: None,
                 mark: None,
+                events: Vec::new(),
+            })],
+            width: 1200,
+            panel_height: 430,
+        },
+        Figure {
+            name: "compare-queue",
+            title: "CA queue, by variant".into(),
+            caption: format!(
+                "The longest the CA's queue grew to within each {}, one line per variant.",
+                bucket.describe()
+            ),
+            panels: vec![Panel::Time(TimeChart {
+                title: "CA queue length".into(),
+                y_label: "requests waiting".into(),
+                axis,
+                series: queue,
+                limit: None,
+                mark: None,
+                events: Vec::new(),
+            })],
+            width: 1200,
+            panel_height: 430,
+        },
+        Figure {
+            name: "compare-waits",
+            title: "CA queue wait (p99), by variant".into(),
+            caption: format!(
+                "The 99th percentile of the CA queue wait per hour of arrival (the highest in each \
+                 {}; gaps: no request started), one line per variant.",
+                hour_bucket.describe()
+            ),
+            panels: vec![Panel::Time(TimeChart {
+                title: "CA queue wait, p99".into(),
+                y_label: format!("wait in queue ({unit})"),
+                axis,
+                series: waits,
+                limit: None,
+                mark: None,
+                events: Vec::new(),
             })],
             width: 1200,
             panel_height: 430,
@@ -373,6 +700,7 @@ fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
                 series: invalid,
                 limit: None,
                 mark: None,
+                events: Vec::new(),
             })],
             width: 1200,
             panel_height: 430,
@@ -381,7 +709,7 @@ fn figures(runs: &[RunOutputs]) -> Vec<Figure> {
             name: "compare-expiry",
             title: "Expiry rate by variant".into(),
             caption: "Share of all devices whose certificate expired at least once, with its \
-                      95 % Wilson interval."
+                      exact 95 % interval."
                 .into(),
             panels: vec![Panel::Bars(BarChart {
                 title: "Expiry rate by variant (95 % CI)".into(),
@@ -411,10 +739,15 @@ fn page(runs: &[RunOutputs], charts: &[charts::Rendered]) -> String {
         let _ = write!(out, "<th>{}</th>", escape(&r.label));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for (label, pointer, show) in ROWS {
-        let _ = write!(out, "<tr><th class=\"text\">{}</th>", escape(label));
+    for row in rows(runs) {
+        let _ = write!(out, "<tr><th class=\"text\">{}</th>", escape(&row.label));
         for (i, r) in runs.iter().enumerate() {
-            let cell = num(&r.summary, &path_parts(pointer), show).replacen(
+            let unescaped: Vec<String> = path_parts(&row.pointer)
+                .iter()
+                .map(|p| p.replace("~1", "/").replace("~0", "~"))
+                .collect();
+            let parts: Vec<&str> = unescaped.iter().map(String::as_str).collect();
+            let cell = num(&r.summary, &parts, row.show).replacen(
                 "<span ",
                 &format!("<span data-run=\"{i}\" "),
                 1,
@@ -452,12 +785,16 @@ fn page(runs: &[RunOutputs], charts: &[charts::Rendered]) -> String {
 }
 
 /// Writes compare.csv, charts/ and compare.html into `out`, atomically.
-pub fn write_compare(runs: &[RunOutputs], out: &Path) -> Result<PathBuf, CompareError> {
+pub fn write_compare(
+    runs: &[RunOutputs],
+    out: &Path,
+    align: Align,
+) -> Result<PathBuf, CompareError> {
     let write_err = |source: io::Error| CompareError::Write {
         dir: out.to_path_buf(),
         source,
     };
-    let rendered = charts::render_all(&figures(runs)).map_err(|e| write_err(e.into()))?;
+    let rendered = charts::render_all(&figures(runs, align)).map_err(|e| write_err(e.into()))?;
     let staged = StagedDir::create(out).map_err(write_err)?;
     staged
         .write("compare.csv", |w| write_table(runs, w))

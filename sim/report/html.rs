@@ -12,33 +12,9 @@ use serde_json::Value;
 
 use super::charts::Rendered;
 use super::summary::Summary;
+use crate::metrics::Counter;
 
-/// How a number is shown.
-#[derive(Clone, Copy)]
-pub(crate) enum Show {
-    /// 12,345
-    Int,
-    /// 1.234 % (the value is a share in 0..1)
-    Pct,
-    /// 0.123 s
-    Secs,
-    /// 3.21
-    Ratio,
-    /// As written (dates, names).
-    Text,
-}
-
-impl Show {
-    fn tag(self) -> &'static str {
-        match self {
-            Show::Int => "int",
-            Show::Pct => "pct",
-            Show::Secs => "s",
-            Show::Ratio => "x",
-            Show::Text => "text",
-        }
-    }
-}
+pub(crate) use super::units::Show;
 
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -55,39 +31,17 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// 1234567 → "1,234,567".
-pub(crate) fn group_digits(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+pub(crate) fn show_value(v: &Value, show: Show) -> String {
+    show.format(v)
 }
 
-pub(crate) fn show_value(v: &Value, show: Show) -> String {
-    match (show, v) {
-        (Show::Int, Value::Number(n)) => match n.as_u64() {
-            Some(u) => group_digits(u),
-            None => n.to_string(),
-        },
-        (Show::Pct, Value::Number(n)) => format!("{:.3} %", n.as_f64().unwrap_or(0.0) * 100.0),
-        (Show::Secs, Value::Number(n)) => format!("{:.3} s", n.as_f64().unwrap_or(0.0)),
-        (Show::Ratio, Value::Number(n)) => {
-            let x = n.as_f64().unwrap_or(0.0);
-            if x.is_finite() && x.abs() >= 1000.0 {
-                let cents = (x.abs() * 100.0).round() as u64;
-                let sign = if x < 0.0 { "-" } else { "" };
-                format!("{sign}{}.{:02}", group_digits(cents / 100), cents % 100)
-            } else {
-                format!("{x:.2}")
-            }
-        }
-        (_, Value::String(s)) => s.clone(),
-        (_, other) => other.to_string(),
+fn show_tag(show: Show) -> &'static str {
+    match show {
+        Show::Int => "int",
+        Show::Pct => "pct",
+        Show::Duration => "duration",
+        Show::Number => "number",
+        Show::Text => "text",
     }
 }
 
@@ -106,7 +60,7 @@ pub(crate) fn num(json: &Value, path: &[&str], show: Show) -> String {
         r#"<span class="num" data-key="{}" data-value="{}" data-show="{}">{}</span>"#,
         escape(&key),
         escape(&v.to_string()),
-        show.tag(),
+        show_tag(show),
         escape(&show_value(&v, show))
     )
 }
@@ -117,6 +71,7 @@ body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #
   background: #f6f7f9; margin: 0; line-height: 1.45; font-size: 15px; }
 main { max-width: 1240px; margin: 0 auto; padding: 24px 28px 48px; background: #fff; }
 h1 { font-size: 26px; margin: 0 0 4px; }
+h3 { font-size: 15.5px; margin: 18px 0 8px; color: #333; }
 h2 { font-size: 19px; margin: 32px 0 10px; border-bottom: 2px solid #e4e6ea; padding-bottom: 4px; }
 .meta { color: #555; margin: 0 0 8px; font-size: 14px; }
 .question { background: #eef4fb; border-left: 4px solid #0072b2; padding: 10px 14px; margin: 12px 0;
@@ -136,6 +91,7 @@ thead th { background: #f1f3f5; }
 td.text, th.text { text-align: left; }
 .params td { text-align: left; }
 .note { color: #555; font-size: 13px; }
+tr.best td { background: #fdecea; font-weight: bold; }
 pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 12px; }
 "#;
 
@@ -200,53 +156,35 @@ fn card(out: &mut String, label: &str, value: String, sub: String) {
     let _ = writeln!(
         out,
         "<div class=\"card\"><div class=\"label\">{}</div><div class=\"value\">{value}</div>\
-         <div class=\"sub\">{sub}</div></div>",
-        escape(label)
+         {}</div>",
+        escape(label),
+        if sub.is_empty() {
+            String::new()
+        } else {
+            format!("<div class=\"sub\">{sub}</div>")
+        }
     );
 }
 
-/// The rows of the per-cohort table: (label, field, how to show it).
-const COHORT_ROWS: [(&str, &str, Show); 19] = [
-    ("devices", "devices", Show::Int),
-    ("expiry rate", "expiry_rate", Show::Pct),
-    (
-        "devices whose certificate expired",
-        "devices_expired",
-        Show::Int,
-    ),
-    (
-        "device-days without a valid certificate",
-        "expired_device_days",
-        Show::Ratio,
-    ),
-    ("stranded at the end", "stranded_at_end", Show::Int),
-    (
-        "without a valid certificate at the end",
-        "invalid_at_end",
-        Show::Int,
-    ),
-    ("certificates obtained", "renewals", Show::Int),
-    ("tries", "tries", Show::Int),
-    ("refused NotEligibleToRenew", "not_eligible", Show::Int),
-    ("refused: certificate expired", "refused_expired", Show::Int),
-    ("refused (queue full, any stage)", "ca_refused", Show::Int),
-    ("timed out (any stage)", "ca_timed_out", Show::Int),
-    (
-        "failed by outage (any stage)",
-        "ca_failed_outage",
-        Show::Int,
-    ),
-    ("SCEP challenge expired", "challenge_expired", Show::Int),
-    ("revoked (mass revocation)", "revoked", Show::Int),
-    ("revoked before replaced", "revoked_unreplaced", Show::Int),
-    (
-        "records deleted by the service",
-        "records_deleted",
-        Show::Int,
-    ),
-    ("manual re-enrolments", "manual_recoveries", Show::Int),
-    ("expiry rate, 95 % CI", "expiry_rate_ci95", Show::Pct),
-];
+/// The rows of the per-cohort table: the derived figures, then every
+/// counter of [`Counter`] with its label.
+fn cohort_rows() -> Vec<(&'static str, &'static str, Show)> {
+    let mut rows = vec![
+        ("devices", "devices", Show::Int),
+        ("expiry rate", "expiry_rate", Show::Pct),
+        ("expiry rate, 95 % CI", "expiry_rate_ci95", Show::Pct),
+        (
+            "device-days without a valid certificate",
+            "expired_device_days",
+            Show::Number,
+        ),
+    ];
+    rows.extend(Counter::ALL.iter().map(|c| {
+        let info = c.info();
+        (info.label, info.name, Show::Int)
+    }));
+    rows
+}
 
 /// A table with one column per summary object (`columns`: header and JSON
 /// path) and one row per field (`rows`: label, `/`-separated field path,
@@ -290,7 +228,7 @@ fn cohort_table(out: &mut String, json: &Value, summary: &Summary) {
         .map(|n| (n.clone(), vec!["cohorts", n.as_str()]))
         .collect();
     columns.push(("all cohorts".into(), vec!["totals"]));
-    summary_table(out, "cohort-table", json, &columns, &COHORT_ROWS);
+    summary_table(out, "cohort-table", json, &columns, &cohort_rows());
 }
 
 /// Rows of the stage table: label, field of a stage summary, display.
@@ -304,9 +242,14 @@ const STAGE_ROWS: &[(&str, &str, Show)] = &[
     ("challenge expired", "challenge_expired", Show::Int),
     ("peak minute", "peak_minute/arrivals", Show::Int),
     ("peak hour (60 min)", "peak_hour/arrivals", Show::Int),
-    ("queue wait p99", "wait_p99_s", Show::Secs),
+    ("queue wait p99", "wait_p99_s", Show::Duration),
     ("longest queue", "max_queue", Show::Int),
     ("utilisation", "utilisation", Show::Pct),
+    (
+        "waiting or in service at the end",
+        "in_system_at_end",
+        Show::Int,
+    ),
 ];
 
 /// The stages before the CA and the CA itself, side by side (only when the
@@ -411,94 +354,59 @@ pub fn run_report(summary: &Summary, charts: &[Rendered]) -> String {
     }
     out.push_str("</section>\n");
 
-    out.push_str("<section id=\"headline\">\n<h2>Headline numbers</h2>\n<div class=\"cards\">\n");
+    out.push_str("<section id=\"headline\">\n<h2>The answer</h2>\n");
+    let mut section: Option<&str> = None;
+    for item in &summary.headline {
+        if section != Some(item.section.as_str()) {
+            if section.is_some() {
+                out.push_str("</div>\n");
+            }
+            let _ = writeln!(
+                out,
+                "<h3>{}</h3>\n<div class=\"cards\">",
+                escape(&item.section)
+            );
+            section = Some(&item.section);
+        }
+        let path: Vec<&str> = item.key.split('/').skip(1).collect();
+        let path: Vec<String> = path
+            .iter()
+            .map(|p| p.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        card(
+            &mut out,
+            &item.label,
+            num(&json, &path, item.show),
+            String::new(),
+        );
+    }
+    if section.is_some() {
+        out.push_str("</div>\n");
+    }
     let j = &json;
-    card(
-        &mut out,
-        "expiry rate (all cohorts)",
-        num(j, &["totals", "expiry_rate"], Show::Pct),
-        format!(
-            "95 % CI {} – {}; {} of {} devices",
-            num(j, &["totals", "expiry_rate_ci95", "0"], Show::Pct),
-            num(j, &["totals", "expiry_rate_ci95", "1"], Show::Pct),
-            num(j, &["totals", "devices_expired"], Show::Int),
-            num(j, &["totals", "devices"], Show::Int)
-        ),
-    );
-    card(
-        &mut out,
-        "stranded at the end",
-        num(j, &["totals", "stranded_at_end"], Show::Int),
-        format!(
-            "{} without a valid certificate at the end",
-            num(j, &["totals", "invalid_at_end"], Show::Int)
-        ),
-    );
-    card(
-        &mut out,
-        "device-days without a valid certificate",
-        num(j, &["totals", "expired_device_days"], Show::Ratio),
-        format!(
-            "{} certificates obtained, {} tries",
-            num(j, &["totals", "renewals"], Show::Int),
-            num(j, &["totals", "tries"], Show::Int)
-        ),
-    );
-    card(
-        &mut out,
-        "CA requests",
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">CA: {} requests, {} served · {} refused · {} timed out · {} failed by outage; \
+         peak minute {} at {}; peak hour {} from {}; queue wait p50 {} · p95 {} · p99 {} · mean {}; \
+         utilisation {} (workers: {}).</p>",
         num(j, &["ca", "arrivals"], Show::Int),
-        format!(
-            "{} served · {} refused · {} timed out · {} failed by outage",
-            num(j, &["ca", "served"], Show::Int),
-            num(j, &["ca", "refused"], Show::Int),
-            num(j, &["ca", "timed_out"], Show::Int),
-            num(j, &["ca", "failed_outage"], Show::Int)
-        ),
-    );
-    card(
-        &mut out,
-        "peak minute",
+        num(j, &["ca", "served"], Show::Int),
+        num(j, &["ca", "refused"], Show::Int),
+        num(j, &["ca", "timed_out"], Show::Int),
+        num(j, &["ca", "failed_outage"], Show::Int),
         num(j, &["ca", "peak_minute", "arrivals"], Show::Int),
-        format!(
-            "requests at {}; mean {} /min; peak-to-mean {}",
-            num(j, &["ca", "peak_minute", "at"], Show::Text),
-            num(j, &["ca", "mean_arrivals_per_minute"], Show::Ratio),
-            num(j, &["ca", "peak_to_mean"], Show::Ratio)
-        ),
-    );
-    card(
-        &mut out,
-        "peak hour",
+        num(j, &["ca", "peak_minute", "at"], Show::Text),
         num(j, &["ca", "peak_hour", "arrivals"], Show::Int),
-        format!(
-            "requests in the 60 minutes from {}",
-            num(j, &["ca", "peak_hour", "at"], Show::Text)
-        ),
-    );
-    card(
-        &mut out,
-        "queue wait p95",
-        num(j, &["ca", "wait_p95_s"], Show::Secs),
-        format!(
-            "p50 {} · p99 {} · mean {}",
-            num(j, &["ca", "wait_p50_s"], Show::Secs),
-            num(j, &["ca", "wait_p99_s"], Show::Secs),
-            num(j, &["ca", "wait_mean_s"], Show::Secs)
-        ),
-    );
-    card(
-        &mut out,
-        "CA utilisation",
+        num(j, &["ca", "peak_hour", "at"], Show::Text),
+        num(j, &["ca", "wait_p50_s"], Show::Duration),
+        num(j, &["ca", "wait_p95_s"], Show::Duration),
+        num(j, &["ca", "wait_p99_s"], Show::Duration),
+        num(j, &["ca", "wait_mean_s"], Show::Duration),
         num(j, &["ca", "utilisation"], Show::Pct),
-        format!(
-            "{} workers; longest queue {}; work on abandoned requests {}",
-            num(j, &["ca", "workers"], Show::Int),
-            num(j, &["ca", "max_queue"], Show::Int),
-            num(j, &["ca", "abandoned_work_s"], Show::Secs)
-        ),
+        num(j, &["ca", "workers"], Show::Int),
     );
-    out.push_str("</div>\n</section>\n");
+    out.push_str("</section>\n\n");
 
     out.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
     for chart in charts {
@@ -526,8 +434,8 @@ pub fn run_report(summary: &Summary, charts: &[Rendered]) -> String {
     let _ = writeln!(
         out,
         "<p class=\"note\">Written by certfleet {}. The same scenario and seed give the same \
-         report, byte for byte. Machine-readable: summary.json, timeseries.csv, cohorts.csv, \
-         invalid_daily.csv.</p>",
+         report, byte for byte. Machine-readable (seconds and shares, not the units shown here): \
+         summary.json, timeseries.csv, daily.csv, cohorts.csv, invalid_daily.csv.</p>",
         escape(summary.certfleet_version)
     );
     page_end(&mut out);

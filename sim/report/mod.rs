@@ -1,15 +1,18 @@
 //! What a run leaves behind: `summary.json`, `timeseries.csv`,
-//! `cohorts.csv`, `invalid_daily.csv`, charts (`charts/*.png`, `*.svg`),
+//! `daily.csv`, `waits.csv`, `cohorts.csv`, `invalid_daily.csv`, charts (`charts/*.png`, `*.svg`),
 //! `report.html`, and the summary printed for people; and the side-by-side
 //! report of several runs (`compare`).
 
+pub mod after_events;
 pub mod charts;
 pub mod compare;
 mod files;
+pub mod headline;
 pub mod html;
 pub mod summary;
-mod tables;
+pub mod tables;
 mod text;
+pub mod units;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,8 @@ pub fn write_run(result: &RunResult, dir: &Path) -> io::Result<(PathBuf, Summary
     let staged = StagedDir::create(dir)?;
     staged.write("timeseries.csv", |w| tables::write_timeseries(result, w))?;
     staged.write("cohorts.csv", |w| tables::write_cohorts(&summary, w))?;
+    staged.write("daily.csv", |w| tables::write_daily(result, w))?;
+    staged.write("waits.csv", |w| tables::write_waits(result, w))?;
     staged.write("invalid_daily.csv", |w| {
         tables::write_invalid_daily(result, w)
     })?;

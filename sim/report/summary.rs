@@ -3,15 +3,21 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use std::ops::Deref;
+
 use crate::engine::time::{MS_PER_DAY, MS_PER_MINUTE};
 use crate::engine::SimTime;
-use crate::metrics::stats::{peak_window, wilson_interval};
-use crate::metrics::{CohortCounters, StageMetrics};
+use crate::metrics::stats::{clopper_pearson, peak_window};
+use crate::metrics::{CohortCounters, Counts, StageMetrics};
+use crate::model::stage::StageConfig;
 use crate::model::Scenario;
 use crate::simulation::RunResult;
 
+use super::after_events::{self, LoadPeriod, Recovery};
+use super::headline::{self, HeadlineItem};
+
 /// Output format tag: bumped whenever a field changes meaning or goes away.
-pub const FORMAT: &str = "certfleet-run/1";
+pub const FORMAT: &str = "certfleet-run/2";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -22,41 +28,49 @@ pub struct Summary {
     pub start: String,
     pub end: String,
     pub parameters: Scenario,
+    /// The figures that answer the scenario's question (JSON pointers into
+    /// this file), as the printed summary and report.html show them.
+    pub headline: Vec<HeadlineItem>,
     pub totals: CohortSummary,
     pub cohorts: IndexMap<String, CohortSummary>,
     pub ca: StageSummary,
     /// Stages before the CA (proxy, NDES, connector), by name.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub stages: IndexMap<String, StageSummary>,
+    /// CA load in each period between lifetime changes (when there are any).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<LoadPeriod>,
+    /// Recovery after each template bump and offline episode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<Recovery>,
     /// Events the engine processed (deterministic; wall time is not here).
     pub events: u64,
 }
 
+/// One cohort's figures: the derived ones, then every counter of
+/// [`crate::metrics::Counter`] under its own name.
 #[derive(Debug, Clone, Serialize)]
 pub struct CohortSummary {
     pub devices: u64,
     /// Share of devices whose certificate expired at least once.
     pub expiry_rate: f64,
-    /// 95 % Wilson interval of the expiry rate (devices as Bernoulli trials).
+    /// Exact (Clopper–Pearson) 95 % interval of the expiry rate, devices
+    /// as Bernoulli trials.
     pub expiry_rate_ci95: [f64; 2],
-    pub devices_expired: u64,
+    /// Time without a valid certificate, summed over devices, in days.
     pub expired_device_days: f64,
-    pub stranded_at_end: u64,
-    pub invalid_at_end: u64,
-    pub renewals: u64,
-    pub tries: u64,
-    pub not_eligible: u64,
-    pub refused_expired: u64,
-    pub ca_refused: u64,
-    pub ca_timed_out: u64,
-    pub ca_failed_outage: u64,
-    pub manual_recoveries: u64,
-    pub challenge_expired: u64,
-    pub revoked: u64,
-    pub revoked_unreplaced: u64,
-    pub records_deleted: u64,
-    pub approvals_dropped: u64,
-    pub undelivered_at_end: u64,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// When the last revoked certificate was replaced (absent: none was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_revoked_replaced_at: Option<String>,
+}
+
+impl Deref for CohortSummary {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +90,8 @@ pub struct StageSummary {
     pub failed_outage: u64,
     /// Rejected because the SCEP challenge had expired (stages that validate it).
     pub challenge_expired: u64,
+    /// Requests that failed within the horizon, whatever the cause.
+    pub failed: u64,
     /// Waiting or in service at the end of the horizon.
     pub in_system_at_end: u64,
     pub peak_minute: Peak,
@@ -90,39 +106,34 @@ pub struct StageSummary {
     pub max_queue: u64,
     pub utilisation: f64,
     pub abandoned_work_s: f64,
+    /// How long that backlog takes at full capacity: in_system_at_end ×
+    /// mean service time / workers, in seconds.
+    pub drain_time_s: f64,
 }
 
 impl CohortSummary {
-    pub fn from_counters(c: &CohortCounters) -> Self {
-        let (lo, hi) = wilson_interval(c.devices_expired, c.devices, 1.96);
+    pub fn from_counters(c: &CohortCounters, s: &Scenario) -> Self {
+        let (lo, hi) = clopper_pearson(c.devices_expired, c.devices);
         CohortSummary {
             devices: c.devices,
             expiry_rate: c.expiry_rate(),
-            expiry_rate_ci95: [lo, hi],
-            devices_expired: c.devices_expired,
+            expiry_rate_ci95: [round9(lo), round9(hi)],
             expired_device_days: round6(c.expired_time.ms() as f64 / MS_PER_DAY as f64),
-            stranded_at_end: c.stranded_at_end,
-            invalid_at_end: c.invalid_at_end,
-            renewals: c.renewals,
-            tries: c.tries,
-            not_eligible: c.not_eligible,
-            refused_expired: c.refused_expired,
-            ca_refused: c.ca_refused,
-            ca_timed_out: c.ca_timed_out,
-            ca_failed_outage: c.ca_failed_outage,
-            manual_recoveries: c.manual_recoveries,
-            challenge_expired: c.challenge_expired,
-            revoked: c.revoked,
-            revoked_unreplaced: c.revoked_unreplaced,
-            records_deleted: c.records_deleted,
-            approvals_dropped: c.approvals_dropped,
-            undelivered_at_end: c.undelivered_at_end,
+            counts: c.counts,
+            last_revoked_replaced_at: c
+                .last_revoked_replaced
+                .filter(|&t| t <= s.horizon_end())
+                .map(|t| s.calendar().format(t)),
         }
     }
 }
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+fn round9(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
 }
 
 impl Summary {
@@ -133,19 +144,20 @@ impl Summary {
         let mut cohorts = IndexMap::new();
         for (spec, counters) in s.cohorts.iter().zip(&result.cohorts) {
             totals.add(counters);
-            cohorts.insert(spec.name.clone(), CohortSummary::from_counters(counters));
+            cohorts.insert(spec.name.clone(), CohortSummary::from_counters(counters, s));
         }
         let stages = result
             .stages
             .iter()
             .map(|st| {
+                let config = &s.stages[&st.name];
                 (
                     st.name.clone(),
-                    StageSummary::new(&st.metrics, st.workers, s),
+                    StageSummary::new(&st.metrics, st.workers, config, s),
                 )
             })
             .collect();
-        Summary {
+        let mut summary = Summary {
             format: FORMAT,
             scenario: s.name.clone(),
             seed: s.seed,
@@ -153,18 +165,23 @@ impl Summary {
             start: calendar.format(SimTime::ZERO),
             end: calendar.format(s.horizon_end()),
             parameters: s.clone(),
-            totals: CohortSummary::from_counters(&totals),
+            headline: Vec::new(),
+            totals: CohortSummary::from_counters(&totals, s),
             cohorts,
-            ca: StageSummary::new(&result.ca, result.ca_workers, s),
+            ca: StageSummary::new(&result.ca, result.ca_workers, &s.ca, s),
             stages,
+            periods: after_events::load_periods(result),
+            recoveries: after_events::recoveries(result),
             events: result.events,
-        }
+        };
+        summary.headline = headline::choose(&summary);
+        summary
     }
 }
 
 impl StageSummary {
     /// The headline numbers of one stage over the scenario's horizon.
-    pub fn new(m: &StageMetrics, workers: u32, s: &Scenario) -> Self {
+    pub fn new(m: &StageMetrics, workers: u32, config: &StageConfig, s: &Scenario) -> Self {
         let calendar = s.calendar();
         let minutes_in_horizon = (s.horizon.ms() / MS_PER_MINUTE).max(1) as usize;
         let arrivals = &m.minutes.arrivals;
@@ -189,6 +206,10 @@ impl StageSummary {
             timed_out: m.counts.timed_out,
             failed_outage: m.counts.failed_outage,
             challenge_expired: m.counts.challenge_expired,
+            failed: m.counts.refused
+                + m.counts.timed_out
+                + m.counts.failed_outage
+                + m.counts.challenge_expired,
             in_system_at_end: m.counts.in_system_at_end,
             peak_minute: Peak {
                 at: minute_start(peak_m_at),
@@ -215,6 +236,10 @@ impl StageSummary {
             max_queue: m.max_queue as u64,
             utilisation: round6(m.busy.ms() as f64 / capacity_ms),
             abandoned_work_s: round6(m.abandoned_work.as_secs_f64()),
+            drain_time_s: round6(
+                m.counts.in_system_at_end as f64 * config.service_time.mean().as_secs_f64()
+                    / workers.max(1) as f64,
+            ),
         }
     }
 }

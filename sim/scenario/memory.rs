@@ -6,17 +6,18 @@
 //! ([`Device`]), its slot in the event heap ([`Scheduled`]), the on/off
 //! cursor of `on_off` cohorts, the per-device results vector built during
 //! setup (one cohort at a time) and, with invariant checks, the time of the
-//! device's last CA answer; per simulated minute the CA series (7 columns of
+//! device's last CA answer; per simulated minute the CA series (8 columns of
 //! `u32`, plus the queue lengths computed for the report); per day and
-//! cohort the invalid-certificate deltas (counters, their end-of-run copy
-//! and the report's levels); per CA worker its next free time.
+//! cohort the daily counters and the hourly renewal and validity series
+//! (counters, their end-of-run copy and the report's levels); per CA worker
+//! its next free time.
 
 use std::fmt;
 use std::mem::size_of;
 
 use crate::engine::time::MS_PER_DAY;
 use crate::engine::{Scheduled, SimTime};
-use crate::metrics::MinuteSeries;
+use crate::metrics::{Counts, MinuteSeries};
 use crate::model::power::{OnOffCursor, PowerSchedule};
 use crate::model::Scenario;
 use crate::simulation::Device;
@@ -99,14 +100,14 @@ pub fn estimate(s: &Scenario, check_invariants: bool) -> MemoryEstimate {
         ),
         (
             "per-minute series",
-            mul(minutes, 7 * size_of::<u32>() + size_of::<u64>()),
+            mul(minutes, size_of::<[u32; 8]>() + size_of::<u64>()),
             minute_key.to_string(),
         ),
         (
             "per-day series",
             mul(
                 days.saturating_mul(s.cohorts.len() as u64),
-                3 * size_of::<i64>(),
+                2 * size_of::<Counts>() + 24 * (2 * 3 * size_of::<u32>() + size_of::<i64>()),
             ),
             "horizon".to_string(),
         ),

@@ -28,7 +28,7 @@ impl Shard<'_> {
             let from = invalid_from.max(SimTime::ZERO);
             end.invalid_at_end += 1;
             end.expired_time = end.expired_time + horizon.since(from);
-            end.mark_invalid(from.day(), None);
+            end.mark_invalid(from, None);
             if d.cert.expiry < horizon {
                 end.devices_expired += u64::from(!d.expired_ever);
                 if plan.is_stranded_at(&d, horizon) {

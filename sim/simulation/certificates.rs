@@ -2,6 +2,7 @@
 //! check-in, manual recovery, and what the device went through without one.
 
 use crate::engine::SimTime;
+use crate::metrics::Counter;
 
 use super::events::Kind;
 use super::shard::{InFlight, Shard};
@@ -17,7 +18,7 @@ impl Shard<'_> {
             Some(Ok(approved)) => (approved, Some(approved)),
             Some(Err(dropped)) => {
                 // Pending too long: the request is dropped, the client starts over.
-                self.counters[p].approvals_dropped += 1;
+                self.counters[p].count(Counter::ApprovalsDropped, dropped);
                 self.after_failure(device, flight.try_at, dropped);
                 return;
             }
@@ -54,7 +55,7 @@ impl Shard<'_> {
     /// The help desk re-enrolls a stranded device.
     pub(super) fn on_recover(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
-        self.counters[p].manual_recoveries += 1;
+        self.counters[p].count(Counter::ManualRecoveries, now);
         self.update(device, |d| d.recovering = true);
         self.on_try(device, now);
     }
@@ -84,13 +85,16 @@ impl Shard<'_> {
         let horizon = self.horizon;
         let forget_after = self.plans[p].forget_after();
         let counters = &mut self.counters[p];
-        counters.renewals += 1;
+        counters.count(Counter::Renewals, at);
+        if revoked_at.is_some() {
+            counters.revoked_replaced(at);
+        }
         if at > invalid_from && invalid_from < horizon {
             // The device went without a valid certificate for a while.
             let from = invalid_from.max(SimTime::ZERO);
             let to = at.min(horizon);
             counters.expired_time = counters.expired_time + to.since(from);
-            counters.mark_invalid(from.day(), Some(to.day()));
+            counters.mark_invalid(from, Some(to));
             if old.cert.expiry < at {
                 counters.devices_expired += u64::from(!old.expired_ever);
             }

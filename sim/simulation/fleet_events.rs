@@ -3,6 +3,7 @@
 
 use crate::engine::random::mix64;
 use crate::engine::{SimTime, Streams};
+use crate::metrics::Counter;
 use crate::model::events::ScheduledEvent;
 use crate::model::purpose;
 
@@ -59,7 +60,7 @@ impl Shard<'_> {
             Some(when) => *when = (*when).min(at),
             None => {
                 self.revoked.insert(device, at);
-                self.counters[p].revoked += 1;
+                self.counters[p].count(Counter::Revoked, at);
             }
         }
     }

@@ -139,16 +139,16 @@ pub fn check_totals(
                 spec.name, k.expired_time
             ));
         }
-        let mut level = 0i64;
-        for (day, delta) in k.invalid_delta_per_day.iter().enumerate() {
-            level += delta;
+        let levels = k.invalid_per_hour();
+        for (hour, &level) in levels.iter().enumerate() {
             if level < 0 || level as u64 > n {
-                return fail(format!("cohort {:?}: {level} devices without a valid certificate on day {day} (of {n})", spec.name));
+                return fail(format!("cohort {:?}: {level} devices without a valid certificate in hour {hour} (of {n})", spec.name));
             }
         }
+        let level = levels.last().copied().unwrap_or(0);
         if level != k.invalid_at_end as i64 {
             return fail(format!(
-                "cohort {:?}: the daily series ends with {level} devices without a valid certificate, the totals say {}",
+                "cohort {:?}: the hourly series ends with {level} devices without a valid certificate, the totals say {}",
                 spec.name, k.invalid_at_end
             ));
         }
@@ -213,7 +213,8 @@ mod tests {
         ca.minutes.refused[0] = 1;
         k[0].renewals = 2;
         k[1].ca_refused = 1;
-        k[0].mark_invalid(1, Some(3));
+        let h = |n: i64| crate::engine::SimTime(n * 3_600_000);
+        k[0].mark_invalid(h(1), Some(h(3)));
         assert!(check_totals(&s, &k, std::slice::from_ref(&ca), "t").is_ok());
     }
 
@@ -233,8 +234,8 @@ mod tests {
                 }),
             ),
             (
-                "daily series ends",
-                Box::new(|k, _| k[0].invalid_delta_per_day = vec![0, 1]),
+                "hourly series ends",
+                Box::new(|k, _| k[0].lost_per_hour = vec![0, 1]),
             ),
             (
                 "more than its",
@@ -242,8 +243,8 @@ mod tests {
             ),
             ("stranded", Box::new(|k, _| k[0].stranded_at_end = 1)),
             (
-                "on day 2",
-                Box::new(|k, _| k[0].invalid_delta_per_day = vec![0, 0, -1]),
+                "in hour 2",
+                Box::new(|k, _| k[0].regained_per_hour = vec![0, 0, 1]),
             ),
             (
                 "CA queue",

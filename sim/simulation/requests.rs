@@ -2,6 +2,7 @@
 //! what a failure does to the next try.
 
 use crate::engine::{SimDuration, SimTime};
+use crate::metrics::Counter;
 use crate::model::stage::{Outcome, Response, Ticket};
 
 use super::device::Judgement;
@@ -13,15 +14,15 @@ impl Shard<'_> {
     /// A trigger fires: the client tries.
     pub(super) fn on_try(&mut self, device: u64, now: SimTime) {
         let p = self.plan_index(device);
-        self.counters[p].tries += 1;
+        self.counters[p].count(Counter::Tries, now);
         let state = self.device(device);
         match self.plans[p].judge(&state, now) {
             Judgement::NotEligible => {
-                self.counters[p].not_eligible += 1;
+                self.counters[p].count(Counter::NotEligible, now);
                 self.after_failure(device, now, now);
             }
             Judgement::Expired => {
-                self.counters[p].refused_expired += 1;
+                self.counters[p].count(Counter::RefusedExpired, now);
                 let next = self.with_plan(device, |plan, local, cursor| {
                     plan.strand(local, cursor, &state, now)
                 });
@@ -62,7 +63,7 @@ impl Shard<'_> {
         {
             // The challenge expired before this attempt: it is wasted.
             let p = self.plan_index(device);
-            self.counters[p].challenge_expired += 1;
+            self.counters[p].count(Counter::ChallengeExpired, now);
             self.attempt_failed(device, now, flight);
             return;
         }
@@ -114,13 +115,13 @@ impl Shard<'_> {
             }
             Outcome::Served => self.served(device, now, flight),
             failure => {
-                let c = &mut self.counters[p];
-                match failure {
-                    Outcome::Refused => c.ca_refused += 1,
-                    Outcome::TimedOut => c.ca_timed_out += 1,
-                    Outcome::ChallengeExpired => c.challenge_expired += 1,
-                    _ => c.ca_failed_outage += 1,
-                }
+                let counter = match failure {
+                    Outcome::Refused => Counter::CaRefused,
+                    Outcome::TimedOut => Counter::CaTimedOut,
+                    Outcome::ChallengeExpired => Counter::ChallengeExpired,
+                    _ => Counter::CaFailedOutage,
+                };
+                self.counters[p].count(counter, now);
                 self.attempt_failed(device, now, flight);
             }
         }

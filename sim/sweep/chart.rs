@@ -1,18 +1,17 @@
-//! Sweep charts as plain SVG written by hand: lines, confidence bands,
-//! error bars, dashed target lines. No font is needed to write them (the
-//! viewer draws the text) and the bytes depend only on the numbers.
+//! Sweep charts: lines with confidence bands, error bars, dashed target
+//! lines and the recommended point ringed, drawn with plotters like the
+//! run charts, so each is written as SVG and PNG from one description
+//! (the bundled font, no system font). Point labels are placed where they
+//! do not overlap each other.
 
-use std::fmt::Write;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const W: f64 = 760.0;
-const H: f64 = 460.0;
-const LEFT: f64 = 78.0;
-const RIGHT: f64 = 24.0;
-const TOP: f64 = 44.0;
-const BOTTOM: f64 = 62.0;
-const COLORS: [&str; 6] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-];
+use crate::report::charts::{palette_color, register_font, render_drawing, ChartError, FAMILY};
+
+const W: u32 = 900;
+const H: u32 = 520;
 
 /// One line (or set of points) of a chart.
 #[derive(Clone, Debug, Default)]
@@ -40,54 +39,19 @@ pub struct Chart {
     pub hlines: Vec<(f64, String)>,
     /// Dashed vertical lines (a target on the x axis) with a label.
     pub vlines: Vec<(f64, String)>,
+    /// The recommended point (x, y, text), ringed.
+    pub highlight: Option<(f64, f64, String)>,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// 1, 2 or 5 × 10^k, about `span / 5`.
-fn nice_step(span: f64) -> f64 {
-    let raw = (span / 5.0).max(1e-12);
-    let mag = 10f64.powf(raw.log10().floor());
-    let f = raw / mag;
-    mag * if f <= 1.0 {
-        1.0
-    } else if f <= 2.0 {
-        2.0
-    } else if f <= 5.0 {
-        5.0
-    } else {
-        10.0
-    }
-}
-
-fn tick_text(v: f64, step: f64) -> String {
-    let decimals = if step >= 1.0 {
-        0
-    } else {
-        (-step.log10().floor()) as usize
-    };
-    let s = format!("{v:.decimals$}");
-    if s.starts_with('-') && s.trim_start_matches(['-', '0', '.']).is_empty() {
-        s[1..].to_string()
-    } else {
-        s
-    }
-}
-
-/// The axis range: the data, padded, with nice ends.
-fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64, f64) {
+/// The data's range, padded by 6 % (and from 0 for the y axis).
+fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite()) {
         lo = lo.min(v);
         hi = hi.max(v);
     }
     if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
+        return (0.0, 1.0);
     }
     if from_zero && lo > 0.0 {
         lo = 0.0;
@@ -95,18 +59,61 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64, f64) 
     if hi - lo < 1e-12 {
         hi = lo + if lo.abs() > 0.0 { lo.abs() * 0.1 } else { 1.0 };
     }
-    let step = nice_step(hi - lo);
-    ((lo / step).floor() * step, (hi / step).ceil() * step, step)
+    let pad = (hi - lo) * 0.06;
+    (
+        if from_zero && lo == 0.0 {
+            0.0
+        } else {
+            lo - pad
+        },
+        hi + pad,
+    )
+}
+
+/// Greedy label placement: the first of a few spots around the point
+/// whose box overlaps no label placed before.
+fn place_labels(points: &[(i32, i32, &str)]) -> Vec<(i32, i32)> {
+    let mut taken: Vec<(i32, i32, i32, i32)> = Vec::new();
+    let mut out = Vec::new();
+    for &(x, y, text) in points {
+        let w = (text.chars().count() as f64 * 6.4) as i32 + 4;
+        let h = 13;
+        let spots = [
+            (6, -16),
+            (6, 3),
+            (-6 - w, -16),
+            (-6 - w, 3),
+            (-w / 2, -24),
+            (-w / 2, 8),
+        ];
+        let boxed = |(dx, dy): (i32, i32)| (x + dx, y + dy, x + dx + w, y + dy + h);
+        let free = |b: (i32, i32, i32, i32)| {
+            taken
+                .iter()
+                .all(|t| b.2 <= t.0 || t.2 <= b.0 || b.3 <= t.1 || t.3 <= b.1)
+        };
+        let spot = spots
+            .iter()
+            .copied()
+            .find(|&s| free(boxed(s)))
+            .unwrap_or(spots[0]);
+        taken.push(boxed(spot));
+        out.push(spot);
+    }
+    out
 }
 
 impl Chart {
-    pub fn to_svg(&self) -> String {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
         let xs = self.series.iter().flat_map(|s| {
             let e = s.errors.iter().flatten().flat_map(|e| [e[0], e[1]]);
             s.xs.iter().copied().chain(e)
         });
-        let xs = xs.chain(self.vlines.iter().map(|v| v.0));
-        let (x0, x1, xstep) = range(xs, false);
+        let (x0, x1) = range(xs.chain(self.vlines.iter().map(|v| v.0)), false);
         let ys = self.series.iter().flat_map(|s| {
             let band = s
                 .band
@@ -115,175 +122,134 @@ impl Chart {
             let e = s.errors.iter().flatten().flat_map(|e| [e[2], e[3]]);
             s.ys.iter().copied().chain(band).chain(e)
         });
-        let ys = ys.chain(self.hlines.iter().map(|h| h.0));
-        let (y0, y1, ystep) = range(ys, true);
-        let pw = W - LEFT - RIGHT;
-        let ph = H - TOP - BOTTOM;
-        let px = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
-        let py = |y: f64| TOP + ph - (y - y0) / (y1 - y0) * ph;
-
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#);
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-            W / 2.0,
-            esc(&self.title)
-        );
-        // Grid and ticks.
-        let mut t = x0;
-        while t <= x1 + xstep * 1e-6 {
-            let x = px(t);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{x:.2}" y1="{:.2}" x2="{x:.2}" y2="{:.2}" stroke="#e5e5e5"/><text x="{x:.2}" y="{:.2}" text-anchor="middle">{}</text>"##,
-                TOP,
-                TOP + ph,
-                TOP + ph + 16.0,
-                tick_text(t, xstep)
-            );
-            t += xstep;
-        }
-        let mut t = y0;
-        while t <= y1 + ystep * 1e-6 {
-            let y = py(t);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{LEFT:.2}" y1="{y:.2}" x2="{:.2}" y2="{y:.2}" stroke="#e5e5e5"/><text x="{:.2}" y="{:.2}" text-anchor="end">{}</text>"##,
-                LEFT + pw,
-                LEFT - 6.0,
-                y + 4.0,
-                tick_text(t, ystep)
-            );
-            t += ystep;
-        }
-        let _ = writeln!(
-            s,
-            r##"<rect x="{LEFT:.2}" y="{TOP:.2}" width="{pw:.2}" height="{ph:.2}" fill="none" stroke="#333"/>"##
-        );
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            LEFT + pw / 2.0,
-            H - 18.0,
-            esc(&self.x_label)
-        );
-        let _ = writeln!(
-            s,
-            r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
-            TOP + ph / 2.0,
-            esc(&self.y_label)
-        );
-        for (i, series) in self.series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            if let Some((lo, hi)) = &series.band {
-                let mut pts: Vec<String> = series
-                    .xs
-                    .iter()
-                    .zip(hi)
-                    .map(|(&x, &y)| format!("{:.2},{:.2}", px(x), py(y)))
-                    .collect();
-                pts.extend(
-                    series
-                        .xs
-                        .iter()
-                        .zip(lo)
-                        .rev()
-                        .map(|(&x, &y)| format!("{:.2},{:.2}", px(x), py(y))),
-                );
-                let _ = writeln!(
-                    s,
-                    r#"<polygon points="{}" fill="{color}" fill-opacity="0.18" stroke="none"/>"#,
-                    pts.join(" ")
-                );
+        let (y0, y1) = range(ys.chain(self.hlines.iter().map(|h| h.0)), true);
+        let text = RGBColor(30, 30, 30);
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                &self.title,
+                (FAMILY, 17, FontStyle::Bold).into_font().color(&text),
+            )
+            .margin(12)
+            .margin_right(28)
+            .x_label_area_size(46)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1 * 1.08)?;
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .label_style((FAMILY, 12).into_font().color(&text))
+            .axis_desc_style((FAMILY, 13).into_font().color(&text))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(RGBColor(220, 220, 220))
+            .draw()?;
+        let mut labels: Vec<(f64, f64, String, RGBColor)> = Vec::new();
+        for (i, s) in self.series.iter().enumerate() {
+            let color = palette_color(i);
+            if let Some((lo, hi)) = &s.band {
+                let mut poly: Vec<(f64, f64)> =
+                    s.xs.iter().copied().zip(hi.iter().copied()).collect();
+                poly.extend(s.xs.iter().copied().zip(lo.iter().copied()).rev());
+                chart.draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    color.mix(0.18).filled(),
+                )))?;
             }
-            if series.joined && series.xs.len() > 1 {
-                let pts: Vec<String> = series
-                    .xs
-                    .iter()
-                    .zip(&series.ys)
-                    .map(|(&x, &y)| format!("{:.2},{:.2}", px(x), py(y)))
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
-                    pts.join(" ")
-                );
+            let points: Vec<(f64, f64)> = s.xs.iter().copied().zip(s.ys.iter().copied()).collect();
+            let legend = move |(x, y): (i32, i32)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            };
+            if s.joined && points.len() > 1 {
+                chart
+                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                    .label(s.label.as_str())
+                    .legend(legend);
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            } else {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?
+                    .label(s.label.as_str())
+                    .legend(legend);
             }
-            for (j, (&x, &y)) in series.xs.iter().zip(&series.ys).enumerate() {
-                if let Some(e) = series.errors.as_ref().and_then(|e| e.get(j)) {
-                    let _ = writeln!(
-                        s,
-                        r#"<path d="M{:.2} {:.2}H{:.2}M{:.2} {:.2}V{:.2}" stroke="{color}" stroke-width="1"/>"#,
-                        px(e[0]),
-                        py(y),
-                        px(e[1]),
-                        px(x),
-                        py(e[2]),
-                        py(e[3])
-                    );
+            if let Some(errors) = &s.errors {
+                for (&(x, y), e) in points.iter().zip(errors) {
+                    chart.draw_series([
+                        PathElement::new(vec![(e[0], y), (e[1], y)], color.stroke_width(1)),
+                        PathElement::new(vec![(x, e[2]), (x, e[3])], color.stroke_width(1)),
+                    ])?;
                 }
-                let _ = writeln!(
-                    s,
-                    r#"<circle cx="{:.2}" cy="{:.2}" r="3" fill="{color}"/>"#,
-                    px(x),
-                    py(y)
-                );
-                if let Some(text) = series.point_labels.as_ref().and_then(|l| l.get(j)) {
-                    let _ = writeln!(
-                        s,
-                        r##"<text x="{:.2}" y="{:.2}" font-size="10" fill="#333">{}</text>"##,
-                        px(x) + 5.0,
-                        py(y) - 5.0,
-                        esc(text)
-                    );
+            }
+            if let Some(names) = &s.point_labels {
+                for (&(x, y), name) in points.iter().zip(names) {
+                    labels.push((x, y, name.clone(), color));
                 }
             }
         }
+        let dashed = |from: (f64, f64), to: (f64, f64)| {
+            DashedLineSeries::new(vec![from, to], 8, 5, BLACK.stroke_width(1))
+        };
         for (y, label) in &self.hlines {
-            let yy = py(*y);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{LEFT:.2}" y1="{yy:.2}" x2="{:.2}" y2="{yy:.2}" stroke="#000" stroke-dasharray="6 4"/><text x="{:.2}" y="{:.2}" text-anchor="end" font-size="11">{}</text>"##,
-                LEFT + pw,
-                LEFT + pw - 4.0,
-                yy - 4.0,
-                esc(label)
-            );
+            chart.draw_series(dashed((x0, *y), (x1, *y)))?;
+            chart.draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (x1, *y),
+                (FAMILY, 12)
+                    .into_font()
+                    .color(&text)
+                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
+            )))?;
         }
         for (x, label) in &self.vlines {
-            let xx = px(*x);
-            let _ = writeln!(
-                s,
-                r##"<line x1="{xx:.2}" y1="{TOP:.2}" x2="{xx:.2}" y2="{:.2}" stroke="#000" stroke-dasharray="6 4"/><text x="{:.2}" y="{:.2}" font-size="11">{}</text>"##,
-                TOP + ph,
-                xx + 4.0,
-                TOP + 14.0,
-                esc(label)
-            );
+            chart.draw_series(dashed((*x, y0), (*x, y1 * 1.08)))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!(" {label}"),
+                (*x, y1 * 1.06),
+                (FAMILY, 12).into_font().color(&text),
+            )))?;
         }
-        // Legend, when there is more than one series.
+        let ring = RGBColor(200, 30, 30);
+        if let Some((x, y, label)) = &self.highlight {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((*x, *y)) + Circle::new((0, 0), 9, ring.stroke_width(3)),
+            ))?;
+            // Placed first, so the point labels make way for it.
+            labels.insert(0, (*x, *y, label.clone(), ring));
+        }
+        let pixels: Vec<(i32, i32, &str)> = labels
+            .iter()
+            .map(|(x, y, t, _)| {
+                let (px, py) = chart.backend_coord(&(*x, *y));
+                (px, py, t.as_str())
+            })
+            .collect();
+        let spots = place_labels(&pixels);
+        for ((x, y, t, color), (dx, dy)) in labels.iter().zip(spots) {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((*x, *y))
+                    + Text::new(t.clone(), (dx, dy), (FAMILY, 11).into_font().color(color)),
+            ))?;
+        }
         if self.series.len() > 1 {
-            for (i, series) in self.series.iter().enumerate() {
-                let y = TOP + 14.0 + i as f64 * 16.0;
-                let _ = writeln!(
-                    s,
-                    r#"<rect x="{:.2}" y="{:.2}" width="12" height="3" fill="{}"/><text x="{:.2}" y="{:.2}" font-size="11">{}</text>"#,
-                    LEFT + 10.0,
-                    y - 4.0,
-                    COLORS[i % COLORS.len()],
-                    LEFT + 26.0,
-                    y,
-                    esc(&series.label)
-                );
-            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font((FAMILY, 12).into_font().color(&text))
+                .background_style(WHITE.mix(0.9))
+                .border_style(RGBColor(200, 200, 200))
+                .draw()?;
         }
-        s.push_str("</svg>\n");
-        s
+        root.present()
+    }
+
+    /// The chart as SVG text and PNG bytes.
+    pub fn render(&self) -> Result<(String, Vec<u8>), ChartError> {
+        register_font();
+        render_drawing((W, H), |root| self.draw(root), |root| self.draw(root))
+    }
+
+    /// The chart as SVG text.
+    pub fn to_svg(&self) -> String {
+        self.render().map(|r| r.0).unwrap_or_default()
     }
 }
 
@@ -307,11 +273,18 @@ mod tests {
             }],
             hlines: vec![(2.2, "target".into())],
             vlines: Vec::new(),
+            highlight: Some((2.0, 2.0, "recommended".into())),
         };
-        let svg = chart.to_svg();
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert!(svg.contains("<polygon") && svg.contains("<polyline") && svg.contains("t &amp; u"));
-        assert_eq!(nice_step(7.0), 2.0);
-        assert_eq!(tick_text(0.25, 0.05), "0.25");
+        let (svg, png) = chart.render().unwrap();
+        assert!(svg.contains("<svg") && svg.contains("t &amp; u") && svg.contains("recommended"));
+        assert!(png.starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn labels_do_not_overlap() {
+        // Three labels at the same spot go to three different places.
+        let spots = place_labels(&[(100, 100, "14d"), (100, 100, "21d"), (100, 100, "28d")]);
+        assert_eq!(spots.len(), 3);
+        assert!(spots[0] != spots[1] && spots[1] != spots[2] && spots[0] != spots[2]);
     }
 }

@@ -17,6 +17,7 @@
 pub mod chart;
 pub mod grid;
 pub mod output;
+mod page;
 pub mod recommend;
 pub mod record;
 pub mod spec;
@@ -166,6 +167,11 @@ impl Plan {
         scale: Option<f64>,
     ) -> Result<Plan, SweepError> {
         spec::shorten_names(&mut spec.params);
+        // A scaled fleet is held to the same question: absolute targets
+        // (requests in the busiest hour) scale with it.
+        if let Some(f) = scale {
+            spec.targets.max_peak_per_hour = spec.targets.max_peak_per_hour.map(|p| p * f);
+        }
         let base = crate::scenario::parse(text, file).map_err(SweepError::Scenario)?;
         if spec.params.is_empty() {
             return Err(SweepError::spec(

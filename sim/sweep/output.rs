@@ -7,7 +7,9 @@
 //! - `runs.csv`: one row per run (point × replication);
 //! - `sweep.json`: the plan, every point's statistics, the recommendation;
 //! - `recommendation.txt`: the recommendation as printed;
-//! - `expiry_rate.svg`, `peak_load.svg`, `tradeoff.svg`: the charts;
+//! - `expiry_rate`, `peak_load`, `tradeoff` (`.svg` and `.png`): the charts;
+//! - `sweep.html`: a self-contained page with the recommendation, the
+//!   table and the charts;
 //! - `runs/<key>.json`: every run's record (what a later sweep resumes from).
 
 use std::collections::HashMap;
@@ -23,7 +25,7 @@ use super::record::{self, Metric, RunRecord};
 use super::spec::ParamValue;
 use super::stats::MetricStats;
 use super::{Manifest, Shard, SweepError};
-use crate::report::StagedDir;
+use crate::report::{units, StagedDir};
 
 pub const SWEEP_FORMAT: &str = "certfleet-sweep/1";
 pub const SHARD_FORMAT: &str = "certfleet-sweep-shard/1";
@@ -79,21 +81,37 @@ fn stats_of(manifest: &Manifest, records: &[RunRecord]) -> Vec<PointStats> {
         .iter()
         .zip(by_point)
         .map(|(point, recs)| {
+            // Expired devices, pooled over the replications (a share times
+            // its count of devices is the count it came from).
+            let pooled = |pairs: &mut dyn Iterator<Item = (f64, u64)>| {
+                pairs.fold((0u64, 0u64), |(x, n), (rate, devices)| {
+                    (x + (rate * devices as f64).round() as u64, n + devices)
+                })
+            };
             let metrics: IndexMap<String, MetricStats> = Metric::ALL
                 .iter()
                 .map(|m| {
                     let v: Vec<f64> = recs.iter().map(|r| m.of(r)).collect();
-                    (m.id().to_string(), MetricStats::of(&v))
+                    let mut stats = MetricStats::of(&v);
+                    if *m == Metric::ExpiryRate {
+                        let (x, n) = pooled(&mut recs.iter().map(|r| (r.expiry_rate, r.devices)));
+                        stats = stats.with_pooled_binomial(x, n);
+                    }
+                    (m.id().to_string(), stats)
                 })
                 .collect();
             let mut cohort_expiry_rate = IndexMap::new();
             if let Some(first) = recs.first() {
                 for name in first.cohorts.keys() {
-                    let v: Vec<f64> = recs
-                        .iter()
-                        .map(|r| r.cohorts.get(name).map_or(0.0, |c| c.expiry_rate))
-                        .collect();
-                    cohort_expiry_rate.insert(name.clone(), MetricStats::of(&v));
+                    let cohort = |r: &RunRecord| {
+                        r.cohorts
+                            .get(name)
+                            .map_or((0.0, 0), |c| (c.expiry_rate, c.devices))
+                    };
+                    let v: Vec<f64> = recs.iter().map(|r| cohort(r).0).collect();
+                    let (x, n) = pooled(&mut recs.iter().map(|r| cohort(r)));
+                    cohort_expiry_rate
+                        .insert(name.clone(), MetricStats::of(&v).with_pooled_binomial(x, n));
                 }
             }
             let candidate = candidate(&point.label, &metrics);
@@ -259,14 +277,15 @@ fn groups(m: &Manifest) -> Vec<(String, Vec<usize>)> {
     out
 }
 
+/// A metric against the first parameter: `(metric, scale)` (the factor
+/// shown values are multiplied by), `(title, y label)`.
 fn metric_chart(
     m: &Manifest,
     points: &[PointStats],
-    metric: Metric,
-    scale: f64,
-    title: &str,
-    y_label: &str,
+    (metric, scale): (Metric, f64),
+    (title, y_label): (&str, &str),
     target: Option<(f64, String)>,
+    best: Option<usize>,
 ) -> Chart {
     let (x_label, xs) = x_axis(m);
     let series = groups(m)
@@ -302,36 +321,48 @@ fn metric_chart(
         series,
         hlines: target.into_iter().collect(),
         vlines: Vec::new(),
+        highlight: best.map(|i| {
+            (
+                xs[i],
+                points[i].metrics[metric.id()].mean * scale,
+                format!("recommended: {}", m.points[i].label),
+            )
+        }),
     }
 }
 
-fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
+fn charts(m: &Manifest, points: &[PointStats], best: Option<usize>) -> [(String, Chart); 3] {
     let r = m.spec.replications;
     let t = &m.spec.targets;
     let expiry = metric_chart(
         m,
         points,
-        Metric::ExpiryRate,
-        100.0,
-        &format!(
-            "{}: expiry rate (mean and 95 % CI of {r} replications)",
-            m.scenario
+        (Metric::ExpiryRate, 100.0),
+        (
+            &format!(
+                "{}: expiry rate (mean and 95 % CI of {r} replications)",
+                m.scenario
+            ),
+            "devices whose certificate expired (%)",
         ),
-        "devices whose certificate expired (%)",
         t.max_expiry_rate
-            .map(|e| (e * 100.0, format!("target {:.3} %", e * 100.0))),
+            .map(|e| (e * 100.0, format!("target {}", units::share(e)))),
+        best,
     );
     let peak = metric_chart(
         m,
         points,
-        Metric::PeakHour,
-        1.0,
-        &format!(
-            "{}: CA requests in the busiest hour (mean and 95 % CI)",
-            m.scenario
+        (Metric::PeakHour, 1.0),
+        (
+            &format!(
+                "{}: CA requests in the busiest hour (mean and 95 % CI)",
+                m.scenario
+            ),
+            "CA arrivals in the busiest hour",
         ),
-        "CA arrivals in the busiest hour",
-        t.max_peak_per_hour.map(|p| (p, format!("target {p}/h"))),
+        t.max_peak_per_hour
+            .map(|p| (p, format!("target {}/h", units::number(p)))),
+        best,
     );
     let first = &m.spec.params[0];
     let tradeoff = Chart {
@@ -373,14 +404,21 @@ fn charts(m: &Manifest, points: &[PointStats]) -> [(String, Chart); 3] {
             .collect(),
         hlines: t
             .max_expiry_rate
-            .map(|e| (e * 100.0, format!("target {:.3} %", e * 100.0)))
+            .map(|e| (e * 100.0, format!("target {}", units::share(e))))
             .into_iter()
             .collect(),
         vlines: t
             .max_peak_per_hour
-            .map(|p| (p, format!("target {p}/h")))
+            .map(|p| (p, format!("target {}/h", units::number(p))))
             .into_iter()
             .collect(),
+        highlight: best.map(|i| {
+            (
+                points[i].metrics[Metric::PeakHour.id()].mean,
+                points[i].metrics[Metric::ExpiryRate.id()].mean * 100.0,
+                format!("recommended: {}", m.points[i].label),
+            )
+        }),
     };
     [
         ("expiry_rate.svg".into(), expiry),
@@ -446,11 +484,20 @@ pub fn write_outputs(
             w.write_all(recommendation_text(manifest, &recommendation).as_bytes())
         })
         .map_err(io)?;
-    for (name, chart) in charts(manifest, &points) {
+    let mut rendered = Vec::new();
+    for (name, chart) in charts(manifest, &points, recommendation.best) {
+        let (svg, png) = chart.render().map_err(|e| io(e.into()))?;
         staged
-            .write(&name, |w| w.write_all(chart.to_svg().as_bytes()))
+            .write(&name, |w| w.write_all(svg.as_bytes()))
             .map_err(io)?;
+        let png_name = name.replace(".svg", ".png");
+        staged.write(&png_name, |w| w.write_all(&png)).map_err(io)?;
+        rendered.push((name, chart.title.clone(), svg));
     }
+    let page = super::page::sweep_page(manifest, &points, &recommendation, &rendered);
+    staged
+        .write("sweep.html", |w| w.write_all(page.as_bytes()))
+        .map_err(io)?;
     std::fs::create_dir_all(staged.path("runs")).map_err(io)?;
     for r in records {
         staged

@@ -98,6 +98,20 @@ impl MetricStats {
         }
     }
 
+    /// For a share: the interval widened to contain the exact binomial
+    /// (Clopper–Pearson) interval of the events pooled over the
+    /// replications (`events` of `trials`). Replications that all see the
+    /// same count (most often none) would otherwise give a zero-width
+    /// interval; with zero events the upper end is then about 3.7/trials.
+    pub fn with_pooled_binomial(self, events: u64, trials: u64) -> Self {
+        let (lo, hi) = crate::metrics::stats::clopper_pearson(events, trials);
+        let [t_lo, t_hi] = self.ci95.unwrap_or([self.mean, self.mean]);
+        MetricStats {
+            ci95: Some([tidy(t_lo.min(lo)), tidy(t_hi.max(hi))]),
+            ..self
+        }
+    }
+
     /// Half the width of the interval (0 without one).
     pub fn half_width(&self) -> f64 {
         self.ci95.map_or(0.0, |[lo, hi]| (hi - lo) / 2.0)
@@ -139,5 +153,18 @@ mod tests {
         let [lo, hi] = s.ci95.unwrap();
         assert!((hi - 4.554_259_6).abs() < 1e-6 && (lo - 0.445_740_4).abs() < 1e-6);
         assert_eq!(MetricStats::of(&[3.0]).ci95, None);
+    }
+
+    /// Zero events in every replication: never a zero-width interval.
+    #[test]
+    fn no_events_get_the_pooled_exact_upper_bound() {
+        let s = MetricStats::of(&[0.0, 0.0, 0.0]).with_pooled_binomial(0, 3000);
+        let [lo, hi] = s.ci95.unwrap();
+        assert_eq!(lo, 0.0);
+        // 1 − 0.025^(1/3000) = 0.0012289…
+        assert!((hi - 0.001_228_9).abs() < 1e-6, "{hi}");
+        // A wide t interval is kept.
+        let wide = MetricStats::of(&[0.1, 0.3]).with_pooled_binomial(400, 2000);
+        assert_eq!(wide.ci95, MetricStats::of(&[0.1, 0.3]).ci95);
     }
 }

@@ -11,8 +11,8 @@ use plotters::style::{register_font, FontStyle};
 /// The family every chart asks for.
 pub const FAMILY: &str = "DejaVu Sans, sans-serif";
 
-static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
+pub(super) static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(super) static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// Registers the font once per process, under our family name and under
 /// plotters' default "sans-serif" (used by anything we do not style).

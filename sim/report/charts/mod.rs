@@ -8,7 +8,9 @@
 //! SVG in report.html and the PNG beside it show the same thing.
 
 mod bars;
+mod events;
 mod font;
+mod glyphs;
 mod palette;
 mod run;
 mod ticked;
@@ -21,10 +23,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use bars::{Bar, BarChart};
+pub use events::event_marks;
 pub(crate) use run::rolling_max_per_bucket;
 pub use run::{capacity_per_minute, run_charts, RUN_CHARTS};
 pub use time::{Bucketing, TimeAxis};
-pub use timeline::{Series, TimeChart};
+pub use timeline::{EventMark, Series, TimeChart};
 
 /// What a figure is made of: panels stacked from top to bottom.
 pub enum Panel {
@@ -99,25 +102,59 @@ impl Figure {
     /// Draws the figure as SVG text and as PNG bytes.
     pub fn render(&self) -> Result<Rendered, ChartError> {
         font::register();
-        let (w, h) = (self.width, self.height());
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-            self.draw(&root).map_err(draw_error)?;
-        }
-        let mut pixels = vec![0u8; w as usize * h as usize * 3];
-        {
-            let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-            self.draw(&root).map_err(draw_error)?;
-        }
+        let (svg, png) = render_drawing(
+            (self.width, self.height()),
+            |root| self.draw(root),
+            |root| self.draw(root),
+        )?;
         Ok(Rendered {
             name: self.name,
             title: self.title.clone(),
             caption: self.caption.clone(),
             svg,
-            png: encode_png(&pixels, w, h)?,
+            png,
         })
     }
+}
+
+/// The family every chart asks for (the bundled DejaVu Sans).
+pub const FAMILY: &str = font::FAMILY;
+
+/// Registers the bundled font (once per process).
+pub fn register_font() {
+    font::register();
+}
+
+/// The n-th colour of the charts' colour-blind-friendly sequence.
+pub fn palette_color(i: usize) -> RGBColor {
+    palette::nth(i)
+}
+
+/// Draws one picture twice, as SVG text and as PNG bytes, with the two
+/// drawing functions (the same code, for each backend's type).
+pub fn render_drawing<E1, E2>(
+    (w, h): (u32, u32),
+    svg_draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), DrawingAreaErrorKind<E1>>,
+    png_draw: impl FnOnce(
+        &DrawingArea<glyphs::EvenText<BitMapBackend<'_>>, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<E2>>,
+) -> Result<(String, Vec<u8>), ChartError>
+where
+    E1: std::error::Error + Send + Sync,
+    E2: std::error::Error + Send + Sync,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        svg_draw(&root).map_err(draw_error)?;
+    }
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
+        let root = glyphs::EvenText(backend).into_drawing_area();
+        png_draw(&root).map_err(draw_error)?;
+    }
+    Ok((svg, encode_png(&pixels, w, h)?))
 }
 
 /// RGB pixels to PNG. No time or text chunks: the same pixels always give

@@ -22,3 +22,5 @@ pub const CAPACITY: RGBColor = RGBColor(200, 30, 30);
 pub const TEXT: RGBColor = RGBColor(30, 30, 30);
 pub const GRID: RGBColor = RGBColor(225, 225, 225);
 pub const GRID_BOLD: RGBColor = RGBColor(200, 200, 200);
+/// Scheduled events (outages, bumps, lifetime changes) on time charts.
+pub const EVENT: RGBColor = RGBColor(110, 60, 150);

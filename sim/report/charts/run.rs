@@ -5,9 +5,11 @@ use crate::metrics::stats::peak_window;
 use crate::simulation::RunResult;
 
 use super::super::summary::Summary;
+use super::events::event_marks;
 use super::time::{Bucketing, TimeAxis};
-use super::timeline::{format_number, Series, TimeChart};
+use super::timeline::{format_number, EventMark, Series, TimeChart};
 use super::{Bar, BarChart, Figure, Panel};
+use crate::report::units;
 
 const WIDTH: u32 = 1200;
 const PANEL_HEIGHT: u32 = 430;
@@ -61,7 +63,12 @@ pub(crate) fn rolling_max_per_bucket(
     out
 }
 
-fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Figure {
+fn arrivals_figure(
+    result: &RunResult,
+    summary: &Summary,
+    axis: TimeAxis,
+    marks: &[EventMark],
+) -> Figure {
     let span = horizon_minutes(result);
     let arrivals = &result.ca.minutes.arrivals[..result.ca.minutes.arrivals.len().min(span)];
     let bucket = Bucketing::for_span(span, 1);
@@ -70,9 +77,10 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
         capacity.map(|c| {
             (
                 format!(
-                    "capacity {} {per} ({} workers)",
-                    format_number((c * factor).round()),
-                    result.ca_workers
+                    "capacity {} {per} ({} worker{})",
+                    units::number((c * factor).round()),
+                    result.ca_workers,
+                    if result.ca_workers == 1 { "" } else { "s" }
                 ),
                 c * factor,
             )
@@ -91,7 +99,11 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
             (
                 at as f64,
                 v as f64,
-                format!("peak {v} {unit} at {}", axis.instant(at as f64)),
+                format!(
+                    "peak {} {unit} at {}",
+                    units::count(v),
+                    axis.instant(at as f64)
+                ),
             )
         })
     };
@@ -101,10 +113,11 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
         caption: format!(
             "Requests reaching the CA. Top: per minute (peak minute {} at {}); bottom: per 60 \
              consecutive minutes (peak hour {} from {}). Each point is the busiest minute or hour \
-             in its {}; the dashed line is the capacity, workers × 60 s / mean service time.",
-            summary.ca.peak_minute.arrivals,
+             in its {}; the dashed line is the capacity, workers × 60 s / mean service time. \
+             Shaded periods and dotted lines are the scenario's scheduled events.",
+            units::count(summary.ca.peak_minute.arrivals),
             summary.ca.peak_minute.at,
-            summary.ca.peak_hour.arrivals,
+            units::count(summary.ca.peak_hour.arrivals),
             summary.ca.peak_hour.at,
             bucket.describe()
         ),
@@ -120,6 +133,7 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
                 }],
                 limit: cap_label("/min", 1.0),
                 mark: mark(peak_m_at, peak_m, "/min"),
+                events: marks.to_vec(),
             }),
             Panel::Time(TimeChart {
                 title: "CA arrivals per hour".into(),
@@ -132,6 +146,7 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
                 }],
                 limit: cap_label("/h", 60.0),
                 mark: mark(peak_h_at, peak_h, "/h"),
+                events: marks.to_vec(),
             }),
         ],
         width: WIDTH,
@@ -139,23 +154,13 @@ fn arrivals_figure(result: &RunResult, summary: &Summary, axis: TimeAxis) -> Fig
     }
 }
 
-fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
+fn queue_figure(result: &RunResult, axis: TimeAxis, marks: &[EventMark]) -> Figure {
     let span = horizon_minutes(result);
-    let m = &result.ca.minutes;
     let bucket = Bucketing::for_span(span, 1);
-    // Queue length at the end of each minute, max per bucket, computed as
-    // the queue is replayed (no dense copy).
-    let mut queue = Vec::with_capacity(span / bucket.minutes + 1);
-    let (mut q, mut best) = (0i64, 0i64);
-    let n = m.queue_in.len().min(m.queue_out.len()).min(span);
-    for i in 0..n {
-        q += m.queue_in[i] as i64 - m.queue_out[i] as i64;
-        best = best.max(q);
-        if (i + 1) % bucket.minutes == 0 || i + 1 == n {
-            queue.push(((i / bucket.minutes * bucket.minutes) as f64, best as f64));
-            best = 0;
-        }
-    }
+    // The longest queue within each minute, then the longest of each bucket.
+    let longest = result.ca.minutes.longest_queue();
+    let longest: Vec<f64> = longest.iter().take(span).map(|&q| q as f64).collect();
+    let queue = bucket.max_per_bucket(&longest, 1);
     let hours = span.div_ceil(60);
     let wait_bucket = Bucketing::for_span(span, 60);
     let per = wait_bucket.minutes / 60;
@@ -167,15 +172,29 @@ fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
             line.push(((start * 60) as f64, bins.quantile_s(q).unwrap_or(f64::NAN)));
         }
     }
+    // The wait axis in the unit its largest value reads best in.
+    let top = lines
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (unit, per) = units::duration_axis(top);
+    for line in &mut lines {
+        for p in line.iter_mut() {
+            p.1 /= per;
+        }
+    }
     let [p50, p95, p99] = lines;
     let timeout = result.scenario.ca.timeout.map(|t| t.as_secs_f64());
     Figure {
         name: "ca-queue",
         title: "CA queue and waits over time".into(),
         caption: format!(
-            "Top: requests waiting for a CA worker (longest queue in each {}). Bottom: queue-wait \
-             percentiles of the requests that entered service, per {} of arrival (coarse bins, \
-             ±10 %; gaps: no request). The exact run-wide percentiles are in the headline numbers.",
+            "Top: requests waiting for a CA worker (the longest the queue grew to within each {}). \
+             Bottom: queue-wait percentiles of the requests that entered service, per {} of \
+             arrival (coarse bins, ±10 %; gaps: no request). The exact run-wide percentiles are in \
+             the headline numbers.",
             bucket.describe(),
             wait_bucket.describe()
         ),
@@ -185,7 +204,7 @@ fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
                 y_label: "requests waiting".into(),
                 axis,
                 series: vec![Series {
-                    name: format!("longest queue in each {}", bucket.describe()),
+                    name: format!("longest queue within each {}", bucket.describe()),
                     points: queue,
                     color: 0,
                 }],
@@ -193,12 +212,13 @@ fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
                     .scenario
                     .ca
                     .queue_limit
-                    .map(|l| (format!("queue limit {l}"), l as f64)),
+                    .map(|l| (format!("queue limit {}", units::count(l)), l as f64)),
                 mark: None,
+                events: marks.to_vec(),
             }),
             Panel::Time(TimeChart {
                 title: format!("Queue wait percentiles per {}", wait_bucket.describe()),
-                y_label: "wait in queue (s)".into(),
+                y_label: format!("wait in queue ({unit})"),
                 axis,
                 series: vec![
                     Series {
@@ -217,8 +237,9 @@ fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
                         color: 1,
                     },
                 ],
-                limit: timeout.map(|t| (format!("client timeout {} s", format_number(t)), t)),
+                limit: timeout.map(|t| (format!("client timeout {}", units::duration(t)), t / per)),
                 mark: None,
+                events: marks.to_vec(),
             }),
         ],
         width: WIDTH,
@@ -226,7 +247,7 @@ fn queue_figure(result: &RunResult, axis: TimeAxis) -> Figure {
     }
 }
 
-fn invalid_figure(result: &RunResult, axis: TimeAxis) -> Figure {
+fn invalid_figure(result: &RunResult, axis: TimeAxis, marks: &[EventMark]) -> Figure {
     let days = (result.scenario.horizon.ms() + MS_PER_DAY - 1) / MS_PER_DAY;
     let days = days.max(1) as usize;
     let bucket = Bucketing::for_span(days * 1440, 1440);
@@ -277,8 +298,8 @@ fn invalid_figure(result: &RunResult, axis: TimeAxis) -> Figure {
         name: "invalid-devices",
         title: "Devices without a valid certificate".into(),
         caption: format!(
-            "Devices whose certificate has expired and not yet been replaced, at the end of each \
-             day (highest of each {}), per cohort.",
+            "Devices without a valid certificate (expired, or revoked by a mass revocation, and \
+             not yet replaced), at the end of each day (highest of each {}), per cohort.",
             bucket.describe()
         ),
         panels: vec![Panel::Time(TimeChart {
@@ -288,6 +309,7 @@ fn invalid_figure(result: &RunResult, axis: TimeAxis) -> Figure {
             series,
             limit: None,
             mark: None,
+            events: marks.to_vec(),
         })],
         width: WIDTH,
         panel_height: PANEL_HEIGHT,
@@ -311,10 +333,10 @@ fn expiry_figure(summary: &Summary) -> Figure {
             value: c.expiry_rate * 100.0,
             ci: Some((c.expiry_rate_ci95[0] * 100.0, c.expiry_rate_ci95[1] * 100.0)),
             text: format!(
-                "{:.2} % [{:.2}–{:.2}]",
-                c.expiry_rate * 100.0,
-                c.expiry_rate_ci95[0] * 100.0,
-                c.expiry_rate_ci95[1] * 100.0
+                "{} [{} – {}]",
+                units::share(c.expiry_rate),
+                units::share(c.expiry_rate_ci95[0]),
+                units::share(c.expiry_rate_ci95[1])
             ),
             color: if *name == "(all)" { 6 } else { i },
         })
@@ -322,8 +344,8 @@ fn expiry_figure(summary: &Summary) -> Figure {
     Figure {
         name: "expiry-rate",
         title: "Expiry rate per cohort".into(),
-        caption: "Share of devices whose certificate expired at least once, with its 95 % \
-                  Wilson confidence interval (devices as independent trials)."
+        caption: "Share of devices whose certificate expired at least once, with its exact \
+                  (Clopper–Pearson) 95 % confidence interval (devices as independent trials)."
             .into(),
         panels: vec![Panel::Bars(BarChart {
             title: "Expiry rate per cohort (95 % CI)".into(),
@@ -350,7 +372,7 @@ fn outcomes_figure(summary: &Summary) -> Figure {
         label: label.into(),
         value: n as f64,
         ci: None,
-        text: format!("{n} ({:.2} %)", n as f64 / total * 100.0),
+        text: format!("{} ({})", units::count(n), units::share(n as f64 / total)),
         color,
     })
     .collect();
@@ -375,10 +397,11 @@ fn outcomes_figure(summary: &Summary) -> Figure {
 /// Every chart of a run, in [`RUN_CHARTS`] order.
 pub fn run_charts(result: &RunResult, summary: &Summary) -> Vec<Figure> {
     let axis = TimeAxis::new(result.scenario.start.0, horizon_minutes(result) as f64);
+    let marks = event_marks(&result.scenario);
     vec![
-        arrivals_figure(result, summary, axis),
-        queue_figure(result, axis),
-        invalid_figure(result, axis),
+        arrivals_figure(result, summary, axis, &marks),
+        queue_figure(result, axis, &marks),
+        invalid_figure(result, axis, &marks),
         expiry_figure(summary),
         outcomes_figure(summary),
     ]

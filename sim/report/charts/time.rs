@@ -95,6 +95,9 @@ impl Bucketing {
 pub struct TimeAxis {
     pub start_unix_ms: i64,
     pub span_minutes: f64,
+    /// Labelled as time since the start (`compare --align start`) rather
+    /// than with dates.
+    pub relative: bool,
 }
 
 impl TimeAxis {
@@ -102,7 +105,38 @@ impl TimeAxis {
         TimeAxis {
             start_unix_ms,
             span_minutes: span_minutes.max(1.0),
+            relative: false,
         }
+    }
+
+    /// An axis of time since the start (minutes from 0), labelled in days
+    /// or hours.
+    pub fn since_start(span_minutes: f64) -> Self {
+        TimeAxis {
+            start_unix_ms: 0,
+            span_minutes: span_minutes.max(1.0),
+            relative: true,
+        }
+    }
+
+    /// The axis description under the ticks.
+    pub fn description(&self) -> &'static str {
+        if self.relative {
+            "time since the start of each run"
+        } else {
+            "date (UTC)"
+        }
+    }
+
+    fn relative_step_minutes(&self) -> f64 {
+        let steps = [
+            60.0, 120.0, 360.0, 720.0, 1440.0, 2880.0, 10080.0, 20160.0, 43200.0, 86400.0,
+            129600.0, 259200.0, 525600.0,
+        ];
+        steps
+            .into_iter()
+            .find(|s| self.span_minutes / s <= 12.0)
+            .unwrap_or(525600.0)
     }
 
     fn at(&self, minute: f64) -> Option<DateTime<Utc>> {
@@ -116,6 +150,13 @@ impl TimeAxis {
     /// A label for a tick: a date, with the time of day when the axis spans
     /// only a few days.
     pub fn label(&self, minute: f64) -> String {
+        if self.relative {
+            return if self.relative_step_minutes() < 1440.0 {
+                format!("+{:.0} h", minute / 60.0)
+            } else {
+                format!("day {:.0}", minute / 1440.0)
+            };
+        }
         match self.at(minute) {
             Some(t) if self.span_minutes <= 3.0 * 1440.0 => t.format("%m-%d %H:%M").to_string(),
             Some(t) => t.format("%Y-%m-%d").to_string(),
@@ -125,6 +166,12 @@ impl TimeAxis {
 
     /// A precise UTC instant for annotations.
     pub fn instant(&self, minute: f64) -> String {
+        if self.relative {
+            return format!(
+                "{} after the start",
+                crate::report::units::duration(minute * 60.0)
+            );
+        }
         match self.at(minute) {
             Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
             None => format!("minute {minute:.0}"),
@@ -135,6 +182,13 @@ impl TimeAxis {
     /// months), about 6 to 12 of them whatever the span.
     pub fn ticks(&self) -> Vec<f64> {
         let span = self.span_minutes;
+        if self.relative {
+            let step = self.relative_step_minutes();
+            return (0..)
+                .map(|i| i as f64 * step)
+                .take_while(|&m| m <= span)
+                .collect();
+        }
         let Some(start) = self.at(0.0) else {
             return vec![0.0, span];
         };

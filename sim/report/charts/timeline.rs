@@ -11,6 +11,18 @@ use super::ticked::Ticked;
 use super::time::TimeAxis;
 use super::DrawResult;
 
+/// A scheduled event drawn on a time chart: a shaded period (outage,
+/// degraded service, offline episodes starting) or a dashed line at an
+/// instant (template bump, revocation, lifetime change), labelled.
+#[derive(Clone, Debug)]
+pub struct EventMark {
+    /// Minutes since the axis start.
+    pub from: f64,
+    /// The end of a period; `None` for an instant.
+    pub to: Option<f64>,
+    pub label: String,
+}
+
 /// One line. Non-finite values (NaN) leave a gap: "no data here".
 pub struct Series {
     pub name: String,
@@ -31,6 +43,8 @@ pub struct TimeChart {
     pub limit: Option<(String, f64)>,
     /// A point to mark, with its text (x, y, text).
     pub mark: Option<(f64, f64, String)>,
+    /// Scheduled events, marked and labelled.
+    pub events: Vec<EventMark>,
 }
 
 /// Axis numbers: 1200, 15k, 2.5M, 0.25.
@@ -107,7 +121,7 @@ impl TimeChart {
             .x_label_formatter(&|x| axis.label(*x))
             .y_label_formatter(&|y| format_number(*y))
             .y_labels(6)
-            .x_desc("date (UTC)")
+            .x_desc(axis.description())
             .y_desc(self.y_label.as_str())
             .label_style((FAMILY, 13).into_font().color(&palette::TEXT))
             .axis_desc_style((FAMILY, 14).into_font().color(&palette::TEXT))
@@ -115,6 +129,47 @@ impl TimeChart {
             .bold_line_style(palette::GRID)
             .draw()?;
 
+        let visible = |x: f64| x.clamp(0.0, span);
+        for (i, e) in self.events.iter().enumerate() {
+            if e.from > span || e.to.is_some_and(|t| t < 0.0) {
+                continue;
+            }
+            let from = visible(e.from);
+            if let Some(to) = e.to {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(from, 0.0), (visible(to), y_max)],
+                    palette::EVENT.mix(0.12).filled(),
+                )))?;
+            }
+            chart.draw_series(DashedLineSeries::new(
+                vec![(from, 0.0), (from, y_max)],
+                4,
+                4,
+                palette::EVENT.stroke_width(1),
+            ))?;
+            // Labels step down so that close events do not overlap.
+            let base = if limit.is_none() && self.limit.is_some() {
+                0.93 // below the note on an off-scale limit
+            } else {
+                0.995
+            };
+            let y = y_max * (base - 0.055 * (i % 4) as f64);
+            let right_half = from > span * 0.7;
+            let anchor = if right_half { HPos::Right } else { HPos::Left };
+            let nudge = if right_half {
+                -span * 0.004
+            } else {
+                span * 0.004
+            };
+            chart.draw_series(std::iter::once(Text::new(
+                e.label.clone(),
+                (from + nudge, y),
+                (FAMILY, 12)
+                    .into_font()
+                    .color(&palette::EVENT)
+                    .pos(Pos::new(anchor, VPos::Top)),
+            )))?;
+        }
         for s in &self.series {
             let color = palette::nth(s.color);
             let mut labelled = false;
